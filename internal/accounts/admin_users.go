@@ -1,0 +1,180 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// CreateUserInput is a staff member's new account. Exactly one of Password
+// and GeneratePassword is given.
+type CreateUserInput struct {
+	Username           string
+	Password           string
+	GeneratePassword   bool
+	Email              string
+	Barcode            string
+	PrimaryID          string
+	Roles              []string
+	Queues             []string
+	CannedMessagePools []string
+}
+
+// CreatedUser is the new account and, when one was generated, its password:
+// shown once, never stored or logged.
+type CreatedUser struct {
+	User              User
+	GeneratedPassword string
+}
+
+// CreateUser adds an account to the caller's tenant. A password chosen by
+// staff must be changed at first sign-in.
+func (s *Service) CreateUser(ctx context.Context, c Caller, in CreateUserInput) (CreatedUser, error) {
+	p, err := s.principal(ctx, c, accessAdmin)
+	if err != nil {
+		return CreatedUser{}, err
+	}
+	t, err := s.store.GetTenant(ctx, p.TenantID)
+	if err != nil {
+		return CreatedUser{}, fmt.Errorf("create user: %w", err)
+	}
+	u, err := s.newUser(t, in)
+	if err != nil {
+		return CreatedUser{}, err
+	}
+	password, generated, err := s.initialPassword(t, u, in.Password, in.GeneratePassword)
+	if err != nil {
+		return CreatedUser{}, err
+	}
+	u.MustChangePassword = true
+	if err := s.insertUser(ctx, &u, password); err != nil {
+		return CreatedUser{}, err
+	}
+	s.log.InfoContext(ctx, "user created", "tenant", u.TenantID, "user_id", u.ID, "by", p.UserID, "generated_password", generated != "")
+	return CreatedUser{User: u, GeneratedPassword: generated}, nil
+}
+
+// newUser validates and normalises the account fields of in.
+func (s *Service) newUser(t Tenant, in CreateUserInput) (User, error) {
+	var u User
+	var err error
+	u.TenantID = t.ID
+	if u.Username, err = normalizeUsername("username", in.Username); err != nil {
+		return User{}, err
+	}
+	if u.Email, err = normalizeEmail("email", in.Email); err != nil {
+		return User{}, err
+	}
+	if u.Barcode, err = normalizeIdentifier("barcode", "barcode", in.Barcode); err != nil {
+		return User{}, err
+	}
+	if u.PrimaryID, err = normalizeIdentifier("primaryId", "primary ID", in.PrimaryID); err != nil {
+		return User{}, err
+	}
+	if u.Roles, err = normalizeRoles("roles", in.Roles); err != nil {
+		return User{}, err
+	}
+	if u.Queues, err = normalizeList("queues", in.Queues); err != nil {
+		return User{}, err
+	}
+	if u.CannedMessagePools, err = normalizeList("cannedMessagePools", in.CannedMessagePools); err != nil {
+		return User{}, err
+	}
+	u.Status = StatusActive
+	return u, nil
+}
+
+// initialPassword checks a chosen password against the tenant policy, or
+// generates one. It returns the normalised password to hash and, when
+// generated, the same password to show once.
+func (s *Service) initialPassword(t Tenant, u User, chosen string, generate bool) (password, generated string, err error) {
+	switch {
+	case generate && chosen != "":
+		return "", "", FieldError("password", "give either password or generatePassword, not both")
+	case generate:
+		pw, err := GeneratePassword(t.Settings.PasswordPolicy)
+		if err != nil {
+			return "", "", Internal(err)
+		}
+		return pw, pw, nil
+	case chosen == "":
+		return "", "", FieldError("password", "password is required (or set generatePassword to true)")
+	}
+	normalized, err := t.Settings.PasswordPolicy.Check(chosen, contextWords(t, u.Username, u.Email, u.Barcode)...)
+	if err != nil {
+		return "", "", err
+	}
+	return normalized, "", nil
+}
+
+// insertUser gives u an id, timestamps and a hash of password, and stores it.
+func (s *Service) insertUser(ctx context.Context, u *User, password string) error {
+	id, err := newUserID(s.rand)
+	if err != nil {
+		return Internal(err)
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return Internal(fmt.Errorf("hash: %w", err))
+	}
+	now := s.now()
+	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.Version = id, hash, now, now, now, 1
+	if err := s.store.CreateUser(ctx, *u); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeConflict {
+			return err
+		}
+		return fmt.Errorf("create user %s: %w", u.Username, err)
+	}
+	return nil
+}
+
+// GetUser returns one account of the caller's tenant; any other tenant's
+// account is simply not found.
+func (s *Service) GetUser(ctx context.Context, c Caller, id string) (User, error) {
+	p, err := s.principal(ctx, c, accessAdmin)
+	if err != nil {
+		return User{}, err
+	}
+	if !ValidUserID(id) {
+		return User{}, E(CodeNotFound, "user not found")
+	}
+	return s.store.GetUser(ctx, p.TenantID, id)
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+)
+
+// ListUsers pages through the caller's tenant by username.
+func (s *Service) ListUsers(ctx context.Context, c Caller, q UserQuery) (UserPage, error) {
+	p, err := s.principal(ctx, c, accessAdmin)
+	if err != nil {
+		return UserPage{}, err
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = defaultPageSize
+	case q.Limit < 1 || q.Limit > maxPageSize:
+		return UserPage{}, FieldError("limit", "limit must be between 1 and %d", maxPageSize)
+	}
+	if q.Status != "" && q.Status != StatusActive && q.Status != StatusInactive {
+		return UserPage{}, FieldError("status", "status must be active or inactive")
+	}
+	if q.NoRole && q.Role != "" {
+		return UserPage{}, FieldError("noRole", "give either role or noRole, not both")
+	}
+	if q.Role != "" {
+		roles, err := normalizeRoles("role", []string{q.Role})
+		if err != nil {
+			return UserPage{}, err
+		}
+		q.Role = roles[0]
+	}
+	if len(q.Prefix) > 4*maxUsernameRunes {
+		return UserPage{}, FieldError("prefix", "prefix is too long")
+	}
+	q.Prefix = UsernameKey(q.Prefix)
+	return s.store.ListUsers(ctx, p.TenantID, q)
+}

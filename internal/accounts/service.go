@@ -1,0 +1,113 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Config holds the service's tunables; zero values take the defaults.
+type Config struct {
+	SessionAbsoluteTTL time.Duration // default 12h
+	SessionIdleTTL     time.Duration // default 30m
+	// TouchEvery bounds how often a session's idle expiry is pushed
+	// forward, so that a busy session is not a write per request.
+	TouchEvery time.Duration // default 1m
+}
+
+func (c Config) withDefaults() Config {
+	if c.SessionAbsoluteTTL <= 0 {
+		c.SessionAbsoluteTTL = 12 * time.Hour
+	}
+	if c.SessionIdleTTL <= 0 {
+		c.SessionIdleTTL = 30 * time.Minute
+	}
+	if c.SessionIdleTTL > c.SessionAbsoluteTTL {
+		c.SessionIdleTTL = c.SessionAbsoluteTTL
+	}
+	if c.TouchEvery <= 0 {
+		c.TouchEvery = time.Minute
+	}
+	return c
+}
+
+// Deps are the service's collaborators. Clock and Random default to the real
+// ones; tests inject them where expiry or determinism matters.
+type Deps struct {
+	Store  Store
+	Hasher PasswordHasher
+	Clock  func() time.Time
+	Random io.Reader
+	Logger *slog.Logger
+}
+
+// Service is the account domain: every rule and authorization check lives
+// here, behind the ports; adapters only translate.
+type Service struct {
+	store  Store
+	hasher PasswordHasher
+	now    func() time.Time
+	rand   io.Reader
+	log    *slog.Logger
+	cfg    Config
+}
+
+// NewService builds the service.
+func NewService(d Deps, cfg Config) *Service {
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Random == nil {
+		d.Random = rand.Reader
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{store: d.Store, hasher: d.Hasher, now: func() time.Time { return d.Clock().UTC() }, rand: d.Random, log: d.Logger, cfg: cfg.withDefaults()}
+}
+
+// access is what a call needs of its caller.
+type access int
+
+const (
+	// accessSelf is enough while a password change is pending: reading
+	// one's own account, changing the password, signing out.
+	accessSelf access = iota
+	// accessFull is any signed-in user without a pending password change.
+	accessFull
+	// accessAdmin is staff.
+	accessAdmin
+)
+
+// principal re-reads the caller's session and user with strong consistency
+// and checks what the call needs. A revoked, expired or deactivated session
+// is refused here even while the authorizer's cache still allows it.
+func (s *Service) principal(ctx context.Context, c Caller, need access) (Principal, error) {
+	if !c.valid() {
+		return Principal{}, E(CodeUnauthorized, "invalid or expired token")
+	}
+	sess, u, err := s.store.GetSessionAndUser(ctx, c.TenantID, c.UserID, c.SessionID)
+	if IsCode(err, CodeNotFound) {
+		return Principal{}, E(CodeUnauthorized, "invalid or expired token")
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("resolve caller: %w", err)
+	}
+	if sess.Expired(s.now()) || u.Status != StatusActive {
+		return Principal{}, E(CodeUnauthorized, "invalid or expired token")
+	}
+	p := Principal{
+		TenantID: u.TenantID, UserID: u.ID, SessionID: sess.ID, Username: u.Username,
+		Roles: u.Roles, MustChangePassword: u.MustChangePassword,
+	}
+	if need >= accessFull && p.MustChangePassword {
+		return Principal{}, E(CodeForbidden, "password change required: change your password with POST /v1/me/password first")
+	}
+	if need >= accessAdmin && !p.IsAdmin() {
+		return Principal{}, E(CodeForbidden, "staff (admin) role required")
+	}
+	return p, nil
+}

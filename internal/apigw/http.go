@@ -1,0 +1,243 @@
+// Package apigw adapts API Gateway HTTP API (payload 2.0) events to the
+// account service: it decodes a request, calls one service method, and maps
+// the result's error code to a status through one table.
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/logging"
+)
+
+// Request and Response are the HTTP API's payload 2.0 event types.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[accounts.Code]int{
+	accounts.CodeInvalid:              http.StatusBadRequest,
+	accounts.CodeUnauthorized:         http.StatusUnauthorized,
+	accounts.CodeForbidden:            http.StatusForbidden,
+	accounts.CodeNotFound:             http.StatusNotFound,
+	accounts.CodeConflict:             http.StatusConflict,
+	accounts.CodePreconditionRequired: http.StatusPreconditionRequired,
+	accounts.CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	accounts.CodeUnavailable:          http.StatusServiceUnavailable,
+	accounts.CodeInternal:             http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for err's code.
+func StatusOf(err error) int {
+	if st, ok := statusOf[accounts.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// maxJSONBody bounds request bodies: every JSON request of this API is small.
+const maxJSONBody = 64 << 10
+
+// API serves the HTTP routes; each exported method is one Lambda handler.
+type API struct {
+	svc *accounts.Service
+	log *slog.Logger
+}
+
+// New returns the API over svc.
+func New(svc *accounts.Service, log *slog.Logger) *API { return &API{svc: svc, log: log} }
+
+// reply is what a route returns: a status and a body to encode as JSON (nil
+// for none).
+type reply struct {
+	status int
+	body   any
+}
+
+type route func(ctx context.Context, req Request) (reply, error)
+
+// serve runs one route with the request id in the context, turns panics and
+// errors into JSON error bodies, and logs one line per request. Internal
+// detail goes to the log only.
+func (a *API) serve(ctx context.Context, req Request, r route) (resp Response, _ error) {
+	start := time.Now()
+	rid := req.RequestContext.RequestID
+	ctx = logging.WithRequestID(ctx, rid)
+	var err error
+	defer func() {
+		if p := recover(); p != nil {
+			err = accounts.Internal(fmt.Errorf("panic: %v", p))
+			resp = errorResponse(err, rid)
+		}
+		attrs := []any{"route", req.RouteKey, "status", resp.StatusCode, "duration_ms", time.Since(start).Milliseconds()}
+		if c, ok := callerOf(req); ok {
+			attrs = append(attrs, "tenant", c.TenantID, "user_id", c.UserID)
+		}
+		switch code := accounts.ErrorCode(err); {
+		case code == accounts.CodeInternal:
+			a.log.ErrorContext(ctx, "request failed", append(attrs, "error", err.Error())...)
+		case code != "":
+			a.log.InfoContext(ctx, "request refused", append(attrs, "code", string(code))...)
+		default:
+			a.log.InfoContext(ctx, "request", attrs...)
+		}
+	}()
+	var out reply
+	out, err = r(ctx, req)
+	if err != nil {
+		return errorResponse(err, rid), nil
+	}
+	return jsonResponse(out.status, out.body), nil
+}
+
+func headers() map[string]string {
+	return map[string]string{
+		"Content-Type":           "application/json",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+}
+
+func jsonResponse(status int, body any) Response {
+	resp := Response{StatusCode: status, Headers: headers()}
+	if body == nil {
+		delete(resp.Headers, "Content-Type")
+		return resp
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return errorResponse(accounts.Internal(err), "")
+	}
+	resp.Body = string(data)
+	return resp
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      accounts.Code `json:"code"`
+	Message   string        `json:"message"`
+	Field     string        `json:"field,omitempty"`
+	RequestID string        `json:"requestId,omitempty"`
+}
+
+func errorResponse(err error, requestID string) Response {
+	code := accounts.ErrorCode(err)
+	if _, ok := statusOf[code]; !ok {
+		code = accounts.CodeInternal
+	}
+	data, _ := json.Marshal(errorBody{Error: errorDetail{
+		Code: code, Message: accounts.PublicMessage(err), Field: accounts.PublicField(err), RequestID: requestID,
+	}})
+	return Response{StatusCode: StatusOf(err), Headers: headers(), Body: string(data)}
+}
+
+// decodeJSON reads the body into v strictly: one JSON object, known fields
+// only, within maxJSONBody. Messages name the problem and where, never echo
+// values (they may be passwords).
+func decodeJSON(req Request, v any) error {
+	if ct := req.Headers["content-type"]; ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			return accounts.E(accounts.CodeInvalid, "Content-Type must be application/json")
+		}
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return accounts.E(accounts.CodeInvalid, "request body is not valid base64")
+		}
+	}
+	if len(body) > maxJSONBody {
+		return accounts.E(accounts.CodeTooLarge, "request body is larger than %d bytes", maxJSONBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return accounts.E(accounts.CodeInvalid, "request body is empty; expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return accounts.E(accounts.CodeInvalid, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return accounts.E(accounts.CodeInvalid, "request body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return accounts.E(accounts.CodeInvalid, "request body must be a JSON object")
+		}
+		return accounts.FieldError(typ.Field, "field %q must be a %s", typ.Field, jsonKind(typ.Type.Kind().String()))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return accounts.E(accounts.CodeInvalid, "request body is truncated JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return accounts.FieldError(name, "unknown field %q", accounts.Truncate(name, 64))
+	}
+	return accounts.E(accounts.CodeInvalid, "request body is not valid JSON")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "list"
+	case "struct", "map":
+		return "object"
+	}
+	return "number"
+}
+
+// callerOf reads what the authorizer vouched for.
+func callerOf(req Request) (accounts.Caller, bool) {
+	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.Lambda == nil {
+		return accounts.Caller{}, false
+	}
+	m := req.RequestContext.Authorizer.Lambda
+	c := accounts.Caller{TenantID: asString(m["tenant"]), UserID: asString(m["userId"]), SessionID: asString(m["sid"])}
+	return c, c.TenantID != "" && c.UserID != "" && c.SessionID != ""
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// caller is callerOf for routes behind the authorizer: without its context
+// the route was wired wrongly, and nobody gets in.
+func caller(req Request) (accounts.Caller, error) {
+	c, ok := callerOf(req)
+	if !ok {
+		return accounts.Caller{}, accounts.E(accounts.CodeUnauthorized, "missing authorization")
+	}
+	return c, nil
+}

@@ -1,0 +1,118 @@
+package apigw
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+)
+
+type createUserRequest struct {
+	Username           string   `json:"username"`
+	Password           string   `json:"password"`
+	GeneratePassword   bool     `json:"generatePassword"`
+	Email              string   `json:"email"`
+	Barcode            string   `json:"barcode"`
+	PrimaryID          string   `json:"primaryId"`
+	Roles              []string `json:"roles"`
+	Queues             []string `json:"queues"`
+	CannedMessagePools []string `json:"cannedMessagePools"`
+}
+
+type createUserResponse struct {
+	User              userView `json:"user"`
+	GeneratedPassword string   `json:"generatedPassword,omitempty"`
+}
+
+// CreateUser is POST /v1/admin/users.
+func (a *API) CreateUser(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		var in createUserRequest
+		if err := decodeJSON(req, &in); err != nil {
+			return reply{}, err
+		}
+		out, err := a.svc.CreateUser(ctx, c, accounts.CreateUserInput(in))
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{http.StatusCreated, createUserResponse{User: viewOf(out.User), GeneratedPassword: out.GeneratedPassword}}, nil
+	})
+}
+
+// GetUser is GET /v1/admin/users/{id}.
+func (a *API) GetUser(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		u, err := a.svc.GetUser(ctx, c, req.PathParameters["id"])
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{http.StatusOK, viewOf(u)}, nil
+	})
+}
+
+type listUsersResponse struct {
+	Users      []userView `json:"users"`
+	NextCursor string     `json:"nextCursor,omitempty"`
+}
+
+var listParams = []string{"limit", "cursor", "role", "noRole", "status", "prefix"}
+
+// ListUsers is GET /v1/admin/users.
+func (a *API) ListUsers(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		q, err := listQuery(req.QueryStringParameters)
+		if err != nil {
+			return reply{}, err
+		}
+		page, err := a.svc.ListUsers(ctx, c, q)
+		if err != nil {
+			return reply{}, err
+		}
+		out := listUsersResponse{Users: make([]userView, len(page.Users)), NextCursor: page.NextCursor}
+		for i, u := range page.Users {
+			out.Users[i] = viewOf(u)
+		}
+		return reply{http.StatusOK, out}, nil
+	})
+}
+
+func listQuery(p map[string]string) (accounts.UserQuery, error) {
+	for k := range p {
+		if !slices.Contains(listParams, k) {
+			return accounts.UserQuery{}, accounts.FieldError(k, "unknown query parameter %q (known: limit, cursor, role, noRole, status, prefix)", accounts.Truncate(k, 40))
+		}
+	}
+	q := accounts.UserQuery{Cursor: p["cursor"], Role: p["role"], Status: accounts.Status(p["status"]), Prefix: p["prefix"]}
+	if v := p["limit"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return q, accounts.FieldError("limit", "limit must be a whole number")
+		}
+		q.Limit = n
+		if n == 0 {
+			return q, accounts.FieldError("limit", "limit must be between 1 and 200")
+		}
+	}
+	if v := p["noRole"]; v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return q, accounts.FieldError("noRole", "noRole must be true or false")
+		}
+		q.NoRole = b
+	}
+	return q, nil
+}

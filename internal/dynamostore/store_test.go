@@ -1,0 +1,136 @@
+package dynamostore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/ddblocal"
+	"github.com/libaccounts/libaccounts/internal/dynamostore"
+)
+
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func newUser(tenant, id, username string) accounts.User {
+	return accounts.User{TenantID: tenant, ID: id, Username: username, Status: accounts.StatusActive, PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0, Version: 1, Roles: []string{}}
+}
+
+func id(i int) string { return fmt.Sprintf("user%022d", i) }
+
+func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
+	t.Parallel()
+	client, table := ddblocal.TestTable(t)
+	st := dynamostore.New(client, table)
+	ctx := context.Background()
+	u := newUser("kpu", id(1), "a")
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$new", false, t0); err != nil {
+		t.Fatal(err)
+	}
+	err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$lost", false, t0)
+	if accounts.ErrorCode(err) != accounts.CodeConflict {
+		t.Fatalf("stale write: %v, want conflict", err)
+	}
+	got, _ := st.GetUser(ctx, "kpu", u.ID)
+	if got.PasswordHash != "$argon2id$new" || got.Version != 2 {
+		t.Errorf("after conflict: hash %q version %d", got.PasswordHash, got.Version)
+	}
+}
+
+func TestRevokingManySessions(t *testing.T) {
+	t.Parallel()
+	client, table := ddblocal.TestTable(t)
+	st := dynamostore.New(client, table)
+	ctx := context.Background()
+	u := newUser("kpu", id(2), "b")
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	// More than one BatchWriteItem's worth, so the batching is exercised.
+	var ids []string
+	for i := range 60 {
+		sid := fmt.Sprintf("%064x", i)
+		ids = append(ids, sid)
+		s := accounts.Session{TenantID: "kpu", UserID: u.ID, ID: sid, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour), IdleExpiresAt: t0.Add(time.Hour)}
+		if err := st.PutSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteUserSessions(ctx, "kpu", u.ID, ids[7]); err != nil {
+		t.Fatal(err)
+	}
+	for i, sid := range ids {
+		_, _, err := st.GetSessionAndUser(ctx, "kpu", u.ID, sid)
+		if i == 7 && err != nil {
+			t.Errorf("kept session gone: %v", err)
+		}
+		if i != 7 && accounts.ErrorCode(err) != accounts.CodeNotFound {
+			t.Fatalf("session %d survived: %v", i, err)
+		}
+	}
+	if _, err := st.GetUser(ctx, "kpu", u.ID); err != nil {
+		t.Errorf("user removed with its sessions: %v", err)
+	}
+}
+
+// throttling wraps the real client and fails chosen calls as DynamoDB does
+// under load.
+type throttling struct {
+	dynamostore.API
+	getItem func() error
+}
+
+func (t throttling) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if err := t.getItem(); err != nil {
+		return nil, err
+	}
+	return t.API.GetItem(ctx, in, o...)
+}
+
+func TestThrottlingIsUnavailableNotInternal(t *testing.T) {
+	t.Parallel()
+	client, table := ddblocal.TestTable(t)
+	st := dynamostore.New(throttling{API: client, getItem: func() error {
+		return &ddb.ProvisionedThroughputExceededException{Message: new(string)}
+	}}, table)
+	_, err := st.GetTenant(context.Background(), "kpu")
+	if accounts.ErrorCode(err) != accounts.CodeUnavailable {
+		t.Fatalf("throttled read: %v, want unavailable", err)
+	}
+	_, err = st.GetUser(context.Background(), "kpu", id(3))
+	if accounts.ErrorCode(err) != accounts.CodeUnavailable {
+		t.Fatalf("throttled read: %v, want unavailable", err)
+	}
+}
+
+func TestUserRoundTripKeepsEveryField(t *testing.T) {
+	t.Parallel()
+	client, table := ddblocal.TestTable(t)
+	st := dynamostore.New(client, table)
+	ctx := context.Background()
+	u := newUser("kpu", id(4), "Kpu-Sadie-P")
+	u.Email, u.Barcode, u.PrimaryID = "sadie@kpu.ca", "21234", "000123"
+	u.Roles, u.Queues, u.CannedMessagePools = []string{"admin", "agent"}, []string{"q1", "q2"}, []string{"pool"}
+	u.MustChangePassword = true
+	u.LastLoginAt, u.LockedUntil, u.PasswordChangedAt = t0.Add(time.Minute), t0.Add(time.Hour), t0
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetUserByUsername(ctx, "kpu", "kpu-sadie-p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", u) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, u)
+	}
+	if _, err := st.GetUserByUsername(ctx, "ubc", "kpu-sadie-p"); accounts.ErrorCode(err) != accounts.CodeNotFound {
+		t.Errorf("other tenant lookup: %v", err)
+	}
+}

@@ -1,0 +1,812 @@
+package samtemplate_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/cloudformation/global"
+	"github.com/awslabs/goformation/v7/cloudformation/logs"
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+	"gopkg.in/yaml.v3"
+
+	"github.com/libaccounts/libaccounts/internal/samtemplate"
+)
+
+// These tests check the real template.yaml: it is the deployment, and the
+// local stack and DynamoDB tests are built from it, so a mistake here would
+// go unnoticed until deploy time.
+
+// repoRoot returns the repository root, found from the test's working
+// directory (the package directory) the same way the tools find it.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	root, err := samtemplate.FindRepoRoot(wd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
+
+// loadTemplate loads template.yaml from the repository root.
+func loadTemplate(tb testing.TB) *samtemplate.Template {
+	tb.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(repoRoot(tb), "template.yaml"))
+	if err != nil {
+		tb.Fatalf("Load(template.yaml): %v", err)
+	}
+	return tpl
+}
+
+// localRefs are the local stand-ins for the template's resource references.
+var localRefs = map[string]string{"AccountsTable": "libaccounts"}
+
+func functionsByDir(tb testing.TB, tpl *samtemplate.Template) map[string]samtemplate.Function {
+	tb.Helper()
+	fns, err := tpl.Functions(localRefs)
+	if err != nil {
+		tb.Fatalf("Functions: %v", err)
+	}
+	out := map[string]samtemplate.Function{}
+	for _, f := range fns {
+		out[f.Dir] = f
+	}
+	return out
+}
+
+// wantFunction is the brief each function must meet; the table is the
+// reviewed least-privilege design, so any change to a function's access
+// shows up as a diff here.
+type wantFunction struct {
+	dir        string
+	method     string // "" for the authorizer, which has no route
+	path       string
+	authorized bool
+	memoryMB   int
+	actions    []string
+	index      bool // queries a secondary index, so needs the index ARN
+}
+
+var wantFunctions = []wantFunction{
+	{dir: "functions/authorizer", memoryMB: 256,
+		actions: []string{"BatchGetItem", "UpdateItem"}},
+	{dir: "functions/auth-login", method: "POST", path: "/v1/auth/login", memoryMB: 1024,
+		actions: []string{"GetItem", "PutItem", "UpdateItem"}},
+	{dir: "functions/auth-logout", method: "POST", path: "/v1/auth/logout", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "DeleteItem"}},
+	{dir: "functions/me", method: "GET", path: "/v1/me", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/me-password", method: "POST", path: "/v1/me/password", authorized: true, memoryMB: 1024,
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "Query", "DeleteItem", "BatchWriteItem"}},
+	{dir: "functions/admin-users-create", method: "POST", path: "/v1/admin/users", authorized: true, memoryMB: 1024,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem", "ConditionCheckItem", "TransactWriteItems"}},
+	{dir: "functions/admin-users-list", method: "GET", path: "/v1/admin/users", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}, index: true},
+	{dir: "functions/admin-users-get", method: "GET", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+}
+
+func TestGlobals(t *testing.T) {
+	// Every function is a Go "bootstrap" binary on the OS-only arm64 runtime;
+	// one function deviating would fail only at invoke time.
+	g, ok := samtemplate.CFN(loadTemplate(t)).Globals["Function"].(*global.Function)
+	if !ok {
+		t.Fatal("template has no Globals.Function")
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Runtime", deref(g.Runtime), "provided.al2023"},
+		{"Handler", deref(g.Handler), "bootstrap"},
+		{"Architectures", derefSlice(g.Architectures), []string{"arm64"}},
+		{"Tracing", deref(g.Tracing), "Active"},
+		{"Timeout", deref(g.Timeout), 10},
+		{"MemorySize", deref(g.MemorySize), 256},
+	}
+	for _, c := range checks {
+		if !jsonEqual(c.got, c.want) {
+			t.Errorf("Globals.Function.%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestFunctionEnvironment(t *testing.T) {
+	// The functions read their configuration from these variables; parameter
+	// Defaults are what a local run and a default deploy get.
+	fns, err := loadTemplate(t).Functions(localRefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"TABLE_NAME":           "libaccounts",
+		"LOG_LEVEL":            "INFO",
+		"SESSION_ABSOLUTE_TTL": "12h",
+		"SESSION_IDLE_TTL":     "30m",
+		"ARGON2_MEMORY_KIB":    "19456",
+		"ARGON2_TIME":          "2",
+		"ARGON2_THREADS":       "1",
+	}
+	for _, f := range fns {
+		for k, v := range want {
+			if f.Env[k] != v {
+				t.Errorf("%s: Env[%s] = %q, want %q", f.LogicalID, k, f.Env[k], v)
+			}
+		}
+		if f.Timeout != 10*time.Second {
+			t.Errorf("%s: Timeout = %v, want 10s", f.LogicalID, f.Timeout)
+		}
+	}
+
+	// Without a local value for the table, the error must say which
+	// reference is missing.
+	if _, err := loadTemplate(t).Functions(nil); err == nil || !strings.Contains(err.Error(), `"AccountsTable"`) {
+		t.Errorf("Functions(nil) error = %v, want one naming AccountsTable", err)
+	}
+}
+
+func TestParameterOverridesReachEnvironment(t *testing.T) {
+	// A deploy's parameter_overrides must flow into the functions the same
+	// way the Defaults do.
+	tpl, err := samtemplate.LoadWithParameters(filepath.Join(repoRoot(t), "template.yaml"),
+		map[string]string{"LogLevel": "DEBUG", "SessionIdleTTL": "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tpl.Functions(localRefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		if f.Env["LOG_LEVEL"] != "DEBUG" || f.Env["SESSION_IDLE_TTL"] != "5m" {
+			t.Errorf("%s: LOG_LEVEL=%q SESSION_IDLE_TTL=%q, want DEBUG, 5m", f.LogicalID, f.Env["LOG_LEVEL"], f.Env["SESSION_IDLE_TTL"])
+		}
+	}
+}
+
+func TestParameters(t *testing.T) {
+	// Every parameter has a Default (so `sam deploy` without overrides
+	// works) that satisfies its own constraints (CloudFormation would reject
+	// it otherwise).
+	params := samtemplate.CFN(loadTemplate(t)).Parameters
+	want := []string{"LogLevel", "SessionAbsoluteTTL", "SessionIdleTTL", "Argon2MemoryKiB",
+		"Argon2Time", "Argon2Threads", "CorsAllowOrigin", "TableDeletionProtection"}
+	for _, name := range want {
+		t.Run(name, func(t *testing.T) {
+			p, ok := params[name]
+			if !ok {
+				t.Fatalf("parameter %s missing", name)
+			}
+			def, ok := p.Default.(string)
+			if !ok {
+				t.Fatalf("Default = %#v, want a string", p.Default)
+			}
+			if p.AllowedPattern == nil && len(p.AllowedValues) == 0 {
+				t.Errorf("no AllowedPattern or AllowedValues")
+			}
+			if p.AllowedPattern != nil && !regexp.MustCompile(*p.AllowedPattern).MatchString(def) {
+				t.Errorf("Default %q does not match AllowedPattern %s", def, *p.AllowedPattern)
+			}
+			if len(p.AllowedValues) > 0 && !slices.Contains(p.AllowedValues, any(def)) {
+				t.Errorf("Default %q not in AllowedValues %v", def, p.AllowedValues)
+			}
+		})
+	}
+	if len(params) != len(want) {
+		t.Errorf("template has %d parameters, want %d (update this test when adding one)", len(params), len(want))
+	}
+}
+
+func TestFunctionsMatchBrief(t *testing.T) {
+	// Exactly the reviewed functions exist, with the memory, routes and
+	// authorization the design gives them.
+	tpl := loadTemplate(t)
+	byDir := functionsByDir(t, tpl)
+	for _, w := range wantFunctions {
+		t.Run(w.dir, func(t *testing.T) {
+			f, ok := byDir[w.dir]
+			if !ok {
+				t.Fatalf("no function for %s (want logical id %s)", w.dir, samtemplate.LogicalIDForDir(w.dir))
+			}
+			if f.MemoryMB != w.memoryMB {
+				t.Errorf("MemoryMB = %d, want %d", f.MemoryMB, w.memoryMB)
+			}
+			var want []samtemplate.Route
+			if w.method != "" {
+				want = []samtemplate.Route{{Method: w.method, Path: w.path, Function: f.LogicalID, Authorized: w.authorized}}
+			}
+			if !slices.Equal(f.Routes, want) {
+				t.Errorf("Routes = %+v, want %+v", f.Routes, want)
+			}
+		})
+	}
+	if len(byDir) != len(wantFunctions) {
+		t.Errorf("template has %d functions, want %d", len(byDir), len(wantFunctions))
+	}
+}
+
+func TestPasswordHashingFunctionsHaveMemory(t *testing.T) {
+	// Argon2id with 19 MiB needs the memory and, on Lambda, the CPU that
+	// comes with it; at 256 MB a login would take seconds.
+	byDir := functionsByDir(t, loadTemplate(t))
+	for _, dir := range []string{"functions/auth-login", "functions/me-password", "functions/admin-users-create"} {
+		if f := byDir[dir]; f.MemoryMB < 1024 {
+			t.Errorf("%s: MemoryMB = %d, want >= 1024", dir, f.MemoryMB)
+		}
+	}
+}
+
+func TestNamingConventionAndBuild(t *testing.T) {
+	// The Makefile's build-%Function target finds a function's code only
+	// through the naming convention, and needs CodeUri "." (root go.mod).
+	cfn := samtemplate.CFN(loadTemplate(t))
+	for id, f := range cfn.GetAllServerlessFunctionResources() {
+		t.Run(id, func(t *testing.T) {
+			dir, err := samtemplate.DirForLogicalID(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back := samtemplate.LogicalIDForDir(dir); back != id {
+				t.Errorf("LogicalIDForDir(%q) = %q", dir, back)
+			}
+			if f.CodeUri == nil || f.CodeUri.String == nil || *f.CodeUri.String != "." {
+				t.Errorf("CodeUri = %+v, want \".\"", f.CodeUri)
+			}
+			if bm := f.AWSCloudFormationMetadata["BuildMethod"]; bm != "makefile" {
+				t.Errorf("Metadata.BuildMethod = %v, want makefile", bm)
+			}
+			for _, prop := range []struct {
+				name string
+				set  bool
+			}{{"Runtime", f.Runtime != nil}, {"Handler", f.Handler != nil}, {"Architectures", f.Architectures != nil}} {
+				if prop.set {
+					t.Errorf("%s is set on the function; it belongs in Globals", prop.name)
+				}
+			}
+		})
+	}
+}
+
+// notYetWritten lists function directories that the template already
+// declares but whose code does not exist yet. Keep it empty on main: a
+// deployed function without code fails the build.
+var notYetWritten = map[string]bool{}
+
+func TestFunctionDirsExist(t *testing.T) {
+	// Every function in the template has its main package, and every main
+	// package under functions/ is deployed by the template.
+	root := repoRoot(t)
+	fns, err := loadTemplate(t).Functions(localRefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, f := range fns {
+		declared[f.Dir] = true
+		if notYetWritten[f.Dir] {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(f.Dir), "main.go")); err != nil {
+			t.Errorf("%s: %v", f.LogicalID, err)
+		}
+	}
+	mains, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mains {
+		rel, _ := filepath.Rel(root, filepath.Dir(m))
+		if dir := filepath.ToSlash(rel); !declared[dir] {
+			t.Errorf("%s has a main.go but no %s in template.yaml", dir, samtemplate.LogicalIDForDir(dir))
+		}
+	}
+}
+
+// statements returns the inline policy statements of a function.
+func statements(tb testing.TB, f *serverless.Function) []map[string]any {
+	tb.Helper()
+	if f.Policies == nil || f.Policies.IAMPolicyDocumentArray == nil {
+		tb.Fatalf("Policies must be a list of inline policy documents, got %+v", f.Policies)
+	}
+	var out []map[string]any
+	for _, doc := range *f.Policies.IAMPolicyDocumentArray {
+		for _, s := range doc.Statement {
+			m, ok := s.(map[string]any)
+			if !ok {
+				tb.Fatalf("statement %#v is not an object", s)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// strList turns a policy's string-or-list value into a list.
+func strList(tb testing.TB, v any) []string {
+	tb.Helper()
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				tb.Fatalf("policy value %#v is not a string", e)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	tb.Fatalf("policy value %#v is neither a string nor a list", v)
+	return nil
+}
+
+func TestPoliciesLeastPrivilege(t *testing.T) {
+	// Each function may do exactly what its design needs, on this table
+	// only: no wildcard actions, no "*" resources, and the index ARN only
+	// where an index is queried.
+	const tableArn = "${AccountsTable.Arn}"
+	const indexArn = "${AccountsTable.Arn}/index/*"
+	cfn := samtemplate.CFN(loadTemplate(t))
+	for _, w := range wantFunctions {
+		id := samtemplate.LogicalIDForDir(w.dir)
+		t.Run(id, func(t *testing.T) {
+			f, ok := cfn.GetAllServerlessFunctionResources()[id]
+			if !ok {
+				t.Fatalf("no %s", id)
+			}
+			var actions, resources []string
+			for _, s := range statements(t, f) {
+				if s["Effect"] != "Allow" {
+					continue
+				}
+				if _, ok := s["NotAction"]; ok {
+					t.Errorf("NotAction grants everything else")
+				}
+				if _, ok := s["NotResource"]; ok {
+					t.Errorf("NotResource grants everything else")
+				}
+				for _, a := range strList(t, s["Action"]) {
+					if strings.Contains(a, "*") {
+						t.Errorf("wildcard action %q", a)
+					}
+					actions = append(actions, strings.TrimPrefix(a, "dynamodb:"))
+					if !strings.HasPrefix(a, "dynamodb:") {
+						t.Errorf("action %q is not a DynamoDB action", a)
+					}
+				}
+				for _, r := range strList(t, s["Resource"]) {
+					if r != tableArn && r != indexArn {
+						t.Errorf("resource %q is neither the table nor its indexes", r)
+					}
+					resources = append(resources, r)
+				}
+			}
+			sort.Strings(actions)
+			want := slices.Clone(w.actions)
+			sort.Strings(want)
+			if !slices.Equal(slices.Compact(actions), want) {
+				t.Errorf("actions = %v, want %v", actions, want)
+			}
+			if !slices.Contains(resources, tableArn) {
+				t.Errorf("resources %v lack the table ARN", resources)
+			}
+			if got := slices.Contains(resources, indexArn); got != w.index {
+				t.Errorf("index ARN granted = %v, want %v", got, w.index)
+			}
+			if w.index && !slices.Contains(w.actions, "Query") {
+				t.Errorf("index ARN without Query is useless")
+			}
+		})
+	}
+}
+
+// httpAPI returns the template's HttpApi resource and its raw properties.
+func httpAPI(tb testing.TB, tpl *samtemplate.Template) (*serverless.HttpApi, map[string]any) {
+	tb.Helper()
+	api, ok := samtemplate.CFN(tpl).Resources["HttpApi"].(*serverless.HttpApi)
+	if !ok {
+		tb.Fatal("no AWS::Serverless::HttpApi named HttpApi")
+	}
+	resources, _ := samtemplate.Raw(tpl)["Resources"].(map[string]any)
+	res, _ := resources["HttpApi"].(map[string]any)
+	props, _ := res["Properties"].(map[string]any)
+	return api, props
+}
+
+// path walks nested maps of raw template data.
+func path(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func TestAuthorizer(t *testing.T) {
+	// The authorizer protocol the authorizer function implements (payload
+	// 2.0, simple {"isAuthorized"} responses), and a cache short enough that
+	// logout takes effect quickly.
+	tpl := loadTemplate(t)
+	a, err := tpl.Authorizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Function != "AuthorizerFunction" {
+		t.Errorf("Function = %q, want AuthorizerFunction", a.Function)
+	}
+	if a.IdentityHeader != "Authorization" {
+		t.Errorf("IdentityHeader = %q, want Authorization", a.IdentityHeader)
+	}
+	if a.TTL <= 0 || a.TTL > 300*time.Second {
+		t.Errorf("TTL = %v, want in (0, 300s]", a.TTL)
+	}
+
+	api, props := httpAPI(t, tpl)
+	if api.Auth == nil || deref(api.Auth.DefaultAuthorizer) != "SessionAuthorizer" {
+		t.Errorf("Auth.DefaultAuthorizer is not SessionAuthorizer")
+	}
+	conf := path(props, "Auth", "Authorizers", "SessionAuthorizer")
+	for _, c := range []struct {
+		key  string
+		want any
+	}{
+		{"AuthorizerPayloadFormatVersion", "2.0"},
+		{"EnableSimpleResponses", true},
+		// Without it SAM does not allow API Gateway to invoke the function.
+		{"EnableFunctionDefaultPermissions", true},
+	} {
+		if got := path(conf, c.key); got != c.want {
+			t.Errorf("SessionAuthorizer.%s = %v, want %v", c.key, got, c.want)
+		}
+	}
+
+	// The output documents the cache time; it must not drift from it.
+	out, ok := samtemplate.CFN(tpl).Outputs["AuthorizerCacheSeconds"]
+	if !ok {
+		t.Fatal("no AuthorizerCacheSeconds output")
+	}
+	if got, want := out.Value, strconv.Itoa(int(a.TTL/time.Second)); got != want {
+		t.Errorf("AuthorizerCacheSeconds = %v, want %v", got, want)
+	}
+}
+
+func TestAccessLogs(t *testing.T) {
+	// Access logs are JSON with exactly the agreed fields and nothing that
+	// can carry a token or personal data (headers, query strings).
+	tpl := loadTemplate(t)
+	api, _ := httpAPI(t, tpl)
+	if api.AccessLogSetting == nil || api.AccessLogSetting.Format == nil || api.AccessLogSetting.DestinationArn == nil {
+		t.Fatal("HttpApi has no AccessLogSettings with DestinationArn and Format")
+	}
+	var format map[string]string
+	if err := json.Unmarshal([]byte(*api.AccessLogSetting.Format), &format); err != nil {
+		t.Fatalf("Format is not a JSON object of strings: %v", err)
+	}
+	want := []string{"requestId", "ip", "requestTime", "routeKey", "status", "responseLatency", "integrationErrorMessage"}
+	got := make([]string, 0, len(format))
+	for k, v := range format {
+		got = append(got, k)
+		lv := strings.ToLower(v)
+		for _, bad := range []string{"$request.", "header", "querystring", "path"} {
+			if strings.Contains(lv, bad) {
+				t.Errorf("field %s = %q logs %s", k, v, bad)
+			}
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("fields = %v, want %v", got, want)
+	}
+
+	dest := strings.TrimSuffix(strings.TrimPrefix(*api.AccessLogSetting.DestinationArn, "${"), ".Arn}")
+	lg, ok := samtemplate.CFN(tpl).Resources[dest].(*logs.LogGroup)
+	if !ok {
+		t.Fatalf("DestinationArn %q is not !GetAtt <LogGroup>.Arn", *api.AccessLogSetting.DestinationArn)
+	}
+	if deref(lg.RetentionInDays) != 365 {
+		t.Errorf("RetentionInDays = %v, want 365", deref(lg.RetentionInDays))
+	}
+}
+
+func TestThrottlingAndCors(t *testing.T) {
+	api, _ := httpAPI(t, loadTemplate(t))
+	rs := api.DefaultRouteSettings
+	if rs == nil || deref(rs.ThrottlingBurstLimit) <= 0 || deref(rs.ThrottlingRateLimit) <= 0 {
+		t.Errorf("DefaultRouteSettings must set throttling, got %+v", rs)
+	}
+	// CORS is off unless an origin is given: browsers of other sites must
+	// not call the API by default.
+	if api.CorsConfiguration != nil {
+		t.Errorf("CorsConfiguration = %+v with the default CorsAllowOrigin, want none", api.CorsConfiguration)
+	}
+
+	tpl, err := samtemplate.LoadWithParameters(filepath.Join(repoRoot(t), "template.yaml"),
+		map[string]string{"CorsAllowOrigin": "https://catalogue.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ = httpAPI(t, tpl)
+	if api.CorsConfiguration == nil || api.CorsConfiguration.CorsConfigurationObject == nil {
+		t.Fatal("no CorsConfiguration with CorsAllowOrigin set")
+	}
+	c := api.CorsConfiguration.CorsConfigurationObject
+	if !slices.Equal(c.AllowOrigins, []string{"https://catalogue.example.org"}) {
+		t.Errorf("AllowOrigins = %v", c.AllowOrigins)
+	}
+	for _, h := range []string{"authorization", "content-type", "if-match"} {
+		if !slices.Contains(c.AllowHeaders, h) {
+			t.Errorf("AllowHeaders %v lacks %s", c.AllowHeaders, h)
+		}
+	}
+	if deref(c.MaxAge) != 600 {
+		t.Errorf("MaxAge = %v, want 600", deref(c.MaxAge))
+	}
+}
+
+func TestTable(t *testing.T) {
+	// The table's durability and cost settings, and the keys and indexes the
+	// data model relies on.
+	cfn := samtemplate.CFN(loadTemplate(t))
+	tbl, ok := cfn.Resources["AccountsTable"].(*cfnddb.Table)
+	if !ok {
+		t.Fatal("no AWS::DynamoDB::Table named AccountsTable")
+	}
+	if deref(tbl.BillingMode) != "PAY_PER_REQUEST" {
+		t.Errorf("BillingMode = %q", deref(tbl.BillingMode))
+	}
+	if s := tbl.TimeToLiveSpecification; s == nil || !s.Enabled || deref(s.AttributeName) != "ttl" {
+		t.Errorf("TimeToLiveSpecification = %+v, want ttl enabled", s)
+	}
+	if s := tbl.PointInTimeRecoverySpecification; s == nil || !deref(s.PointInTimeRecoveryEnabled) {
+		t.Errorf("point-in-time recovery is off")
+	}
+	if s := tbl.SSESpecification; s == nil || !s.SSEEnabled {
+		t.Errorf("SSE is off")
+	}
+	if !deref(tbl.DeletionProtectionEnabled) {
+		t.Errorf("deletion protection is off with the default parameter")
+	}
+	if tbl.AWSCloudFormationDeletionPolicy != "Retain" || tbl.AWSCloudFormationUpdateReplacePolicy != "Retain" {
+		t.Errorf("DeletionPolicy/UpdateReplacePolicy = %q/%q, want Retain/Retain",
+			tbl.AWSCloudFormationDeletionPolicy, tbl.AWSCloudFormationUpdateReplacePolicy)
+	}
+	if got := keys(tbl.KeySchema); got != "pk HASH, sk RANGE" {
+		t.Errorf("KeySchema = %s", got)
+	}
+	wantGSIs := map[string]string{"gsi1": "gsi1pk HASH, gsi1sk RANGE", "gsi2": "gsi2pk HASH, gsi2sk RANGE"}
+	for _, g := range tbl.GlobalSecondaryIndexes {
+		if want, ok := wantGSIs[g.IndexName]; !ok || keys(g.KeySchema) != want {
+			t.Errorf("GSI %s keys %s, want %q", g.IndexName, keys(g.KeySchema), want)
+		}
+		if g.Projection == nil || deref(g.Projection.ProjectionType) != "ALL" {
+			t.Errorf("GSI %s projection is not ALL", g.IndexName)
+		}
+		delete(wantGSIs, g.IndexName)
+	}
+	if len(wantGSIs) > 0 {
+		t.Errorf("missing GSIs %v", wantGSIs)
+	}
+
+	// Dev stacks switch protection off through the parameter.
+	tpl, err := samtemplate.LoadWithParameters(filepath.Join(repoRoot(t), "template.yaml"),
+		map[string]string{"TableDeletionProtection": "false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tbl := samtemplate.CFN(tpl).Resources["AccountsTable"].(*cfnddb.Table); deref(tbl.DeletionProtectionEnabled) {
+		t.Errorf("TableDeletionProtection=false still protects the table")
+	}
+}
+
+func keys(ks []cfnddb.Table_KeySchema) string {
+	parts := make([]string, 0, len(ks))
+	for _, k := range ks {
+		parts = append(parts, k.AttributeName+" "+k.KeyType)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func TestTableInput(t *testing.T) {
+	// The local table must be created exactly like the deployed one, and
+	// DynamoDB rejects definitions of attributes no key uses.
+	tpl := loadTemplate(t)
+	in, ttl, err := tpl.TableInput("AccountsTable", "libaccounts-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl != "ttl" {
+		t.Errorf("ttl attribute = %q, want ttl", ttl)
+	}
+	if aws.ToString(in.TableName) != "libaccounts-test" || in.BillingMode != ddbtypes.BillingModePayPerRequest {
+		t.Errorf("TableName/BillingMode = %q/%q", aws.ToString(in.TableName), in.BillingMode)
+	}
+	if in.ProvisionedThroughput != nil {
+		t.Errorf("on-demand tables take no ProvisionedThroughput")
+	}
+	used := map[string]bool{}
+	collect := func(ks []ddbtypes.KeySchemaElement) {
+		for _, k := range ks {
+			used[aws.ToString(k.AttributeName)] = true
+		}
+	}
+	collect(in.KeySchema)
+	if len(in.GlobalSecondaryIndexes) != 2 {
+		t.Errorf("%d GSIs, want 2", len(in.GlobalSecondaryIndexes))
+	}
+	for _, g := range in.GlobalSecondaryIndexes {
+		collect(g.KeySchema)
+		if g.Projection == nil || g.Projection.ProjectionType != ddbtypes.ProjectionTypeAll {
+			t.Errorf("GSI %s projection %+v", aws.ToString(g.IndexName), g.Projection)
+		}
+		if g.ProvisionedThroughput != nil {
+			t.Errorf("GSI %s has ProvisionedThroughput on an on-demand table", aws.ToString(g.IndexName))
+		}
+	}
+	defined := map[string]bool{}
+	for _, d := range in.AttributeDefinitions {
+		defined[aws.ToString(d.AttributeName)] = true
+		if d.AttributeType != ddbtypes.ScalarAttributeTypeS {
+			t.Errorf("attribute %s has type %s, want S", aws.ToString(d.AttributeName), d.AttributeType)
+		}
+	}
+	for a := range used {
+		if !defined[a] {
+			t.Errorf("key attribute %s has no AttributeDefinition", a)
+		}
+	}
+	for a := range defined {
+		if !used[a] {
+			t.Errorf("AttributeDefinition %s is used by no key", a)
+		}
+	}
+
+	for _, id := range []string{"NoSuchTable", "HttpApi"} {
+		if _, _, err := tpl.TableInput(id, "x"); err == nil {
+			t.Errorf("TableInput(%q) succeeded", id)
+		}
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	outputs := samtemplate.CFN(loadTemplate(t)).Outputs
+	want := map[string]string{
+		"ApiUrl":                 "https://${HttpApi}.execute-api.us-east-1.amazonaws.com/",
+		"HttpApiId":              "${HttpApi}",
+		"AccountsTableName":      "${AccountsTable}",
+		"AuthorizerCacheSeconds": "",
+	}
+	for name, value := range want {
+		o, ok := outputs[name]
+		if !ok {
+			t.Errorf("output %s missing", name)
+			continue
+		}
+		if value != "" && o.Value != value {
+			t.Errorf("output %s = %v, want %v", name, o.Value, value)
+		}
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	// Routes() lists every route once, sorted, and only login is public.
+	routes := loadTemplate(t).Routes()
+	var public []string
+	seen := map[string]bool{}
+	for i, r := range routes {
+		key := r.Method + " " + r.Path
+		if seen[key] {
+			t.Errorf("route %s declared twice", key)
+		}
+		seen[key] = true
+		if !r.Authorized {
+			public = append(public, key)
+		}
+		if i > 0 && (routes[i-1].Path > r.Path || routes[i-1].Path == r.Path && routes[i-1].Method > r.Method) {
+			t.Errorf("routes not sorted at %s", key)
+		}
+	}
+	if !slices.Equal(public, []string{"POST /v1/auth/login"}) {
+		t.Errorf("public routes = %v, want only POST /v1/auth/login", public)
+	}
+	if len(routes) != 7 {
+		t.Errorf("%d routes, want 7", len(routes))
+	}
+}
+
+// openAPIDoc is the part of docs/openapi.yaml the drift check reads.
+type openAPIDoc struct {
+	Security []map[string][]string                  `yaml:"security"`
+	Paths    map[string]map[string]openAPIOperation `yaml:"paths"`
+}
+
+type openAPIOperation struct {
+	// nil when the operation does not override the document's security.
+	Security *[]map[string][]string `yaml:"security"`
+}
+
+func TestOpenAPIMatchesTemplate(t *testing.T) {
+	// The API docs cannot drift from the deployment: same routes both ways,
+	// and a route is documented as public exactly when it has no authorizer.
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc openAPIDoc
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("docs/openapi.yaml: %v", err)
+	}
+	httpMethods := map[string]bool{"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true, "patch": true, "trace": true}
+	documented := map[string]bool{} // "METHOD path" -> needs auth
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			if !httpMethods[m] {
+				continue // "parameters", "summary", ...
+			}
+			sec := doc.Security
+			if op.Security != nil {
+				sec = *op.Security
+			}
+			documented[strings.ToUpper(m)+" "+p] = len(sec) > 0
+		}
+	}
+	deployed := map[string]bool{}
+	for _, r := range loadTemplate(t).Routes() {
+		deployed[r.Method+" "+r.Path] = r.Authorized
+	}
+	for route, auth := range deployed {
+		docAuth, ok := documented[route]
+		if !ok {
+			t.Errorf("%s is deployed but not in docs/openapi.yaml", route)
+			continue
+		}
+		if docAuth != auth {
+			t.Errorf("%s: template authorized=%v, openapi security=%v", route, auth, docAuth)
+		}
+	}
+	for route := range documented {
+		if _, ok := deployed[route]; !ok {
+			t.Errorf("%s is in docs/openapi.yaml but not in template.yaml", route)
+		}
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func derefSlice(p *[]string) []string {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func jsonEqual(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
