@@ -12,7 +12,11 @@ ENV ?= default
 
 ## run: start the whole system locally (API, authorizer, DynamoDB Local)
 run: tools
-	$(GO) run ./cmd/localstack
+	@mkdir -p bin
+	$(GO) build -o bin/localstack ./cmd/localstack
+	@# exec: Ctrl-C and SIGTERM reach the stack itself, which then stops
+	@# its functions and DynamoDB Local cleanly.
+	exec bin/localstack
 
 ## test: every test, against DynamoDB Local
 test: tools
@@ -21,7 +25,8 @@ test: tools
 
 ## bench: print hashing cost and login latency through the local stack
 bench: tools
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./internal/passhash ./internal/localstack
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./internal/passhash
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./internal/localstack
 
 ## build: every function for Lambda (linux/arm64, static, stripped) into bin/
 build:

@@ -156,7 +156,9 @@ func decodeJSON(req Request, v any) error {
 	if ct := req.Headers["content-type"]; ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-			return accounts.E(accounts.CodeInvalid, "Content-Type must be application/json")
+			// Refusing form encodings also keeps cross-site HTML forms from
+			// posting to the API.
+			return accounts.E(accounts.CodeInvalid, "Content-Type must be application/json (got %s)", accounts.Truncate(mt, 60))
 		}
 	}
 	body := []byte(req.Body)

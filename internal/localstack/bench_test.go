@@ -2,6 +2,7 @@ package localstack_test
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -80,6 +81,9 @@ func BenchmarkLogin(b *testing.B) {
 	}()
 
 	p50, p99 := pct(lat, 50), pct(lat, 99)
+	// With every client waiting on argon2id, a login queues behind
+	// clients/cores others: that ratio is the floor on this machine.
+	fmt.Printf("cores %d: the queueing floor for p50 is about %.0fx verify; DynamoDB Local shares these cores\n", runtime.NumCPU(), float64(clients)/float64(runtime.NumCPU()))
 	fmt.Printf("argon2id verify (m=19456 KiB, t=2, p=1), one core:  %v\n", one.Round(time.Microsecond))
 	fmt.Printf("login through the local stack, %d clients x %d:   p50 %v (%.1fx verify), p99 %v (%.1fx verify), %.1f logins/s\n",
 		clients, perClient, p50.Round(time.Millisecond), ratio(p50, one), p99.Round(time.Millisecond), ratio(p99, one), float64(len(lat))/elapsed.Seconds())
