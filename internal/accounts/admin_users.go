@@ -18,6 +18,9 @@ type CreateUserInput struct {
 	Roles              []string
 	Queues             []string
 	CannedMessagePools []string
+	// CopySettingsFrom names a user whose roles, queues and canned-message
+	// pools the new account starts with (seed 002); fields given here win.
+	CopySettingsFrom string
 }
 
 // CreatedUser is the new account and, when one was generated, its password:
@@ -38,16 +41,35 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, in CreateUserInput) 
 	if err != nil {
 		return CreatedUser{}, fmt.Errorf("create user: %w", err)
 	}
+	if in.CopySettingsFrom != "" {
+		tmpl, err := s.targetUser(ctx, p, in.CopySettingsFrom)
+		if IsCode(err, CodeNotFound) {
+			return CreatedUser{}, FieldError("copySettingsFrom", "the user to copy settings from was not found")
+		}
+		if err != nil {
+			return CreatedUser{}, err
+		}
+		in.Roles = cmpOr(in.Roles, tmpl.Roles)
+		in.Queues = cmpOr(in.Queues, tmpl.Queues)
+		in.CannedMessagePools = cmpOr(in.CannedMessagePools, tmpl.CannedMessagePools)
+	}
 	u, err := s.newUser(t, in)
 	if err != nil {
+		return CreatedUser{}, err
+	}
+	if err := t.Settings.UsernameFormat.Check("username", u.Username); err != nil {
 		return CreatedUser{}, err
 	}
 	password, generated, err := s.initialPassword(t, u, in.Password, in.GeneratePassword)
 	if err != nil {
 		return CreatedUser{}, err
 	}
-	u.MustChangePassword = true
-	if err := s.insertUser(ctx, &u, password); err != nil {
+	u.MustChangePassword = t.Settings.StaffPasswordsMustChange
+	fields := []string{}
+	if in.CopySettingsFrom != "" {
+		fields = append(fields, "copySettingsFrom")
+	}
+	if err := s.insertUser(ctx, &u, password, func(u User) *AuditEvent { return s.audit(ctx, p, ActionUserCreate, u, fields...) }); err != nil {
 		return CreatedUser{}, err
 	}
 	s.log.InfoContext(ctx, "user created", "tenant", u.TenantID, "user_id", u.ID, "by", p.UserID, "generated_password", generated != "")
@@ -107,8 +129,17 @@ func (s *Service) initialPassword(t Tenant, u User, chosen string, generate bool
 	return normalized, "", nil
 }
 
-// insertUser gives u an id, timestamps and a hash of password, and stores it.
-func (s *Service) insertUser(ctx context.Context, u *User, password string) error {
+// cmpOr keeps a list the request gave (even an empty one) over the copied one.
+func cmpOr(given, copied []string) []string {
+	if given != nil {
+		return given
+	}
+	return copied
+}
+
+// insertUser gives u an id, timestamps and a hash of password, and stores it
+// with the audit event that audit builds for it.
+func (s *Service) insertUser(ctx context.Context, u *User, password string, audit func(User) *AuditEvent) error {
 	id, err := newUserID(s.rand)
 	if err != nil {
 		return Internal(err)
@@ -119,7 +150,7 @@ func (s *Service) insertUser(ctx context.Context, u *User, password string) erro
 	}
 	now := s.now()
 	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.Version = id, hash, now, now, now, 1
-	if err := s.store.CreateUser(ctx, *u); err != nil {
+	if err := s.store.CreateUser(ctx, *u, audit(*u)); err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Code == CodeConflict {
 			return err
@@ -176,5 +207,38 @@ func (s *Service) ListUsers(ctx context.Context, c Caller, q UserQuery) (UserPag
 		return UserPage{}, FieldError("prefix", "prefix is too long")
 	}
 	q.Prefix = UsernameKey(q.Prefix)
+	if q.Email != "" || q.Barcode != "" || q.PrimaryID != "" {
+		return s.findUsers(ctx, p, q)
+	}
 	return s.store.ListUsers(ctx, p.TenantID, q)
+}
+
+// findUsers answers the exact searches: by e-mail (several family members
+// may share one), by barcode, by primary ID.
+func (s *Service) findUsers(ctx context.Context, p Principal, q UserQuery) (UserPage, error) {
+	var users []User
+	var err error
+	switch {
+	case q.Email != "" && q.Barcode == "" && q.PrimaryID == "":
+		users, err = s.store.FindUsersByEmail(ctx, p.TenantID, EmailKey(q.Email))
+	case q.Barcode != "" && q.Email == "" && q.PrimaryID == "":
+		var u User
+		if u, err = s.store.GetUserByBarcode(ctx, p.TenantID, IdentifierKey(q.Barcode)); err == nil {
+			users = []User{u}
+		}
+	case q.PrimaryID != "" && q.Email == "" && q.Barcode == "":
+		var u User
+		if u, err = s.store.GetUserByPrimaryID(ctx, p.TenantID, IdentifierKey(q.PrimaryID)); err == nil {
+			users = []User{u}
+		}
+	default:
+		return UserPage{}, FieldError("email", "search by one of email, barcode or primaryId at a time")
+	}
+	if IsCode(err, CodeNotFound) {
+		return UserPage{Users: []User{}}, nil
+	}
+	if err != nil {
+		return UserPage{}, fmt.Errorf("find users: %w", err)
+	}
+	return UserPage{Users: users}, nil
 }

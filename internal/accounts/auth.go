@@ -287,7 +287,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, in ChangePasswor
 	if err != nil {
 		return Internal(fmt.Errorf("hash: %w", err))
 	}
-	if err := s.store.SetPassword(ctx, u.TenantID, u.ID, u.Version, hash, false, now); err != nil {
+	if err := s.store.SetPassword(ctx, u.TenantID, u.ID, u.Version, hash, false, now, nil); err != nil {
 		return fmt.Errorf("change password of %s: %w", u.ID, err)
 	}
 	if err := s.store.DeleteUserSessions(ctx, u.TenantID, u.ID, p.SessionID); err != nil {

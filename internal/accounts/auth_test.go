@@ -19,7 +19,7 @@ func TestLoginRefusalsAreIndistinguishable(t *testing.T) {
 	inactive := accounts.User{TenantID: "kpu", ID: "inactiveuserid2345672345ab", Username: "gone", Status: accounts.StatusInactive, Version: 1}
 	hash, _ := passhash.New(fastParams).Hash("reading is fundamental")
 	inactive.PasswordHash = hash
-	if err := f.store.CreateUser(ctx, inactive); err != nil {
+	if err := f.store.CreateUser(ctx, inactive, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -16,6 +16,9 @@ type Config struct {
 	// TouchEvery bounds how often a session's idle expiry is pushed
 	// forward, so that a busy session is not a write per request.
 	TouchEvery time.Duration // default 1m
+	// ResetPageURL is the page an e-mailed reset link opens; the token is
+	// appended as "#token=…".
+	ResetPageURL string
 }
 
 func (c Config) withDefaults() Config {
@@ -39,6 +42,7 @@ func (c Config) withDefaults() Config {
 type Deps struct {
 	Store  Store
 	Hasher PasswordHasher
+	Mailer Mailer // nil: no e-mail; the mail options of resets are refused
 	Clock  func() time.Time
 	Random io.Reader
 	Logger *slog.Logger
@@ -49,6 +53,7 @@ type Deps struct {
 type Service struct {
 	store  Store
 	hasher PasswordHasher
+	mailer Mailer
 	now    func() time.Time
 	rand   io.Reader
 	log    *slog.Logger
@@ -66,7 +71,7 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{store: d.Store, hasher: d.Hasher, now: func() time.Time { return d.Clock().UTC() }, rand: d.Random, log: d.Logger, cfg: cfg.withDefaults()}
+	return &Service{store: d.Store, hasher: d.Hasher, mailer: d.Mailer, now: func() time.Time { return d.Clock().UTC() }, rand: d.Random, log: d.Logger, cfg: cfg.withDefaults()}
 }
 
 // access is what a call needs of its caller.

@@ -9,21 +9,40 @@ import (
 // DynamoDB adapter (internal/dynamostore) implements them all. Every method
 // returns errors with codes: not_found for absent items, conflict for broken
 // uniqueness or a stale version, unavailable for throttling.
+//
+// A non-nil *AuditEvent handed to a write is stored in the same transaction
+// as the change: a staff action and its trail stand or fall together.
 
 // TenantStore keeps tenants.
 type TenantStore interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// UpdateSettings stores t.Settings if the tenant is still at
+	// t.Version-1, and sets t.Version and t.UpdatedAt.
+	UpdateSettings(ctx context.Context, t Tenant, audit *AuditEvent) error
 }
 
 // UserStore keeps users and their unique usernames, barcodes and primary IDs.
+//
+// The store also keeps a count of each tenant's active admins: CreateUser,
+// UpdateUser and DeleteUser refuse with a conflict on "roles" a change that
+// would leave the tenant without one.
 type UserStore interface {
 	// CreateUser writes u and its uniqueness guards atomically; a taken
 	// username, barcode or primary ID is a conflict naming the field.
-	CreateUser(ctx context.Context, u User) error
+	CreateUser(ctx context.Context, u User, audit *AuditEvent) error
 	GetUser(ctx context.Context, tenantID, userID string) (User, error)
-	GetUserByUsername(ctx context.Context, tenantID, username string) (User, error)
+	GetUserByUsername(ctx context.Context, tenantID, usernameKey string) (User, error)
+	GetUserByBarcode(ctx context.Context, tenantID, barcode string) (User, error)
+	GetUserByPrimaryID(ctx context.Context, tenantID, primaryID string) (User, error)
+	FindUsersByEmail(ctx context.Context, tenantID, email string) ([]User, error)
 	ListUsers(ctx context.Context, tenantID string, q UserQuery) (UserPage, error)
+	// UpdateUser replaces prev by next if the stored user is still at
+	// prev.Version, moving uniqueness guards for changed identifiers.
+	UpdateUser(ctx context.Context, prev, next User, audit *AuditEvent) error
+	// DeleteUser removes the user at u.Version, its guards, and everything
+	// in its partition (sessions, reset tokens).
+	DeleteUser(ctx context.Context, u User, audit *AuditEvent) error
 	// RecordLoginFailure counts one failed login and returns the new count.
 	RecordLoginFailure(ctx context.Context, tenantID, userID string) (int, error)
 	SetLockout(ctx context.Context, tenantID, userID string, until time.Time) error
@@ -33,7 +52,7 @@ type UserStore interface {
 	RecordLoginSuccess(ctx context.Context, tenantID, userID string, at time.Time, oldHash, upgradedHash string) error
 	// SetPassword replaces the hash if the user is still at version; it bumps
 	// the version and clears any lockout.
-	SetPassword(ctx context.Context, tenantID, userID string, version int64, hash string, mustChange bool, at time.Time) error
+	SetPassword(ctx context.Context, tenantID, userID string, version int64, hash string, mustChange bool, at time.Time, audit *AuditEvent) error
 }
 
 // SessionStore keeps sessions in their user's partition.
@@ -47,21 +66,42 @@ type SessionStore interface {
 	DeleteUserSessions(ctx context.Context, tenantID, userID, keep string) error
 }
 
+// ResetTokenStore keeps password-reset links, hashed, in the user's partition.
+type ResetTokenStore interface {
+	PutResetToken(ctx context.Context, t ResetToken, audit *AuditEvent) error
+	GetResetToken(ctx context.Context, tenantID, userID, id string) (ResetToken, error)
+	// ConsumeResetToken deletes the token if it still exists; a token
+	// already used is not found. This is what makes a link single-use.
+	ConsumeResetToken(ctx context.Context, tenantID, userID, id string) error
+	DeleteUserResetTokens(ctx context.Context, tenantID, userID string) error
+}
+
+// AuditStore lists the trail that writes leave.
+type AuditStore interface {
+	ListAudit(ctx context.Context, tenantID string, q AuditQuery) (AuditPage, error)
+}
+
 // Store is everything the service needs from persistence.
 type Store interface {
 	TenantStore
 	UserStore
 	SessionStore
+	ResetTokenStore
+	AuditStore
 }
 
-// UserQuery selects users for the staff listing.
+// UserQuery selects users for the staff listing. Email, Barcode and
+// PrimaryID are exact lookups (seed 002's search) and ignore the rest.
 type UserQuery struct {
-	Limit  int
-	Cursor string // opaque, from a previous page of the same query
-	Prefix string // username prefix, compared case-insensitively
-	Role   string // only users holding this role
-	NoRole bool   // only end users (no role at all)
-	Status Status // only users in this status
+	Limit     int
+	Cursor    string // opaque, from a previous page of the same query
+	Prefix    string // username prefix, compared case-insensitively
+	Role      string // only users holding this role
+	NoRole    bool   // only end users (no role at all)
+	Status    Status // only users in this status
+	Email     string
+	Barcode   string
+	PrimaryID string
 }
 
 // UserPage is one page of a listing, sorted by username.

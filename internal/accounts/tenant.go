@@ -1,6 +1,8 @@
 package accounts
 
 import (
+	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -17,19 +19,81 @@ type Tenant struct {
 	Version   int64
 }
 
-// Settings are the knobs a library sets for itself.
+// Settings are the knobs a library sets for itself. Stored settings are
+// decoded over DefaultSettings, so a setting added later starts at its
+// default for existing libraries.
 type Settings struct {
 	PasswordPolicy PasswordPolicy `json:"passwordPolicy"`
+	// UsernameFormat, when set, is what every new or renamed username must
+	// follow, e.g. "kpu-{first}-{last1}" (seed: institution-firstname-
+	// lastinitial).
+	UsernameFormat UsernameFormat `json:"usernameFormat"`
+	// StaffPasswordsMustChange makes a password that staff set or
+	// generated a temporary one, to be changed at the next sign-in.
+	StaffPasswordsMustChange bool `json:"staffPasswordsMustChange"`
+	// ResetLinkTTL is how long an e-mailed reset link works.
+	ResetLinkTTL Duration `json:"resetLinkTtl"`
+	// SenderName is the name notices come from; empty means the library's
+	// name.
+	SenderName string `json:"senderName"`
 }
+
+const (
+	minResetLinkTTL = 15 * time.Minute
+	maxResetLinkTTL = 7 * 24 * time.Hour
+	maxSenderName   = 80
+)
 
 // DefaultSettings are what a new tenant starts with.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: DefaultPasswordPolicy()}
+	return Settings{
+		PasswordPolicy:           DefaultPasswordPolicy(),
+		StaffPasswordsMustChange: true,
+		ResetLinkTTL:             Duration(24 * time.Hour),
+	}
 }
 
 // Validate checks every setting and names the first one at fault.
 func (s Settings) Validate() error {
-	return s.PasswordPolicy.Validate()
+	if err := s.PasswordPolicy.Validate(); err != nil {
+		return err
+	}
+	if err := s.UsernameFormat.Validate(); err != nil {
+		return err
+	}
+	if d := time.Duration(s.ResetLinkTTL); d < minResetLinkTTL || d > maxResetLinkTTL {
+		return FieldError("resetLinkTtl", "reset link lifetime must be between 15m and 168h")
+	}
+	if len([]rune(s.SenderName)) > maxSenderName || strings.ContainsAny(s.SenderName, "\r\n<>\"") {
+		return FieldError("senderName", "sender name must be at most %d characters, without line breaks, quotes or angle brackets", maxSenderName)
+	}
+	return nil
+}
+
+// Sender is the display name notices of t come from.
+func (t Tenant) Sender() string {
+	if t.Settings.SenderName != "" {
+		return t.Settings.SenderName
+	}
+	return t.Name
+}
+
+// Duration is a time.Duration that reads and writes as "24h" in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"24h\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q is not valid (e.g. 30m, 24h)", s)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 var tenantIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,30}[a-z0-9]$`)

@@ -65,7 +65,8 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapRe
 	if err != nil {
 		return res, renameField(err, "adminPassword")
 	}
-	if err := s.insertUser(ctx, &u, password); err != nil {
+	operator := Principal{TenantID: t.ID, UserID: OperatorActor, Username: OperatorActor}
+	if err := s.insertUser(ctx, &u, password, func(u User) *AuditEvent { return s.audit(ctx, operator, ActionTenantBootstrap, u) }); err != nil {
 		return res, err
 	}
 	res.AdminCreated, res.AdminID, res.GeneratedPassword = true, u.ID, generated

@@ -19,6 +19,7 @@ type createUserRequest struct {
 	Roles              []string `json:"roles"`
 	Queues             []string `json:"queues"`
 	CannedMessagePools []string `json:"cannedMessagePools"`
+	CopySettingsFrom   string   `json:"copySettingsFrom"`
 }
 
 type createUserResponse struct {

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"fmt"
 	"hash/fnv"
+	"time"
 )
 
 // Key layout (one table; the tenant is in every key):
@@ -13,16 +14,22 @@ import (
 //	T#<t>#UNAME#<key>      GUARD               username uniqueness
 //	T#<t>#BARCODE#<key>    GUARD               barcode uniqueness
 //	T#<t>#PRIMARYID#<key>  GUARD               primary ID uniqueness
+//	T#<t>#USER#<id>        RESET#<sha256>      a password-reset link
+//	T#<t>#AUDIT#<yyyy-mm>  <time>#<id>         the audit trail, by month
 //
 // gsi1 lists a tenant's users by username. Its partition key is spread over
 // userShards shards by user id so that a bulk import's writes do not funnel
 // through one partition; listings merge the shards in username order.
 // gsi2 finds users by e-mail address.
+// Audit events also sit in gsi1 by actor and in gsi2 by target.
+// The tenant item counts its active admins (activeAdmins), so that no change
+// can leave a library without one.
 const (
 	skTenant      = "TENANT"
 	skUser        = "USER"
 	skGuard       = "GUARD"
 	sessionPrefix = "SESSION#"
+	resetPrefix   = "RESET#"
 	userShards    = 16
 )
 
@@ -43,3 +50,14 @@ func shardOf(userID string) int {
 }
 
 func userListPK(t string, shard int) string { return fmt.Sprintf("T#%s#USERS#%02d", t, shard) }
+
+func resetSK(id string) string { return resetPrefix + id }
+
+func auditPK(t string, at time.Time) string { return "T#" + t + "#AUDIT#" + at.UTC().Format("2006-01") }
+func auditByPK(t, actor string) string      { return "T#" + t + "#AUDITBY#" + actor }
+func auditOnPK(t, target string) string     { return "T#" + t + "#AUDITON#" + target }
+
+// auditTime is fixed-width so that sort keys order by time.
+const auditTime = "2006-01-02T15:04:05.000000000Z"
+
+func auditSK(at time.Time, id string) string { return at.UTC().Format(auditTime) + "#" + id }

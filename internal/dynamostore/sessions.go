@@ -95,25 +95,43 @@ func (st *Store) DeleteSession(ctx context.Context, tenantID, userID, sessionID 
 
 // DeleteUserSessions removes every session in the user's partition but keep.
 func (st *Store) DeleteUserSessions(ctx context.Context, tenantID, userID, keep string) error {
-	pk := userPK(tenantID, userID)
-	var keys []map[string]av
-	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+	skip := ""
+	if keep != "" {
+		skip = sessionSK(keep)
+	}
+	return st.deletePrefix(ctx, userPK(tenantID, userID), sessionPrefix, skip)
+}
+
+// deletePartition removes every item of a partition (but skip).
+func (st *Store) deletePartition(ctx context.Context, pk, skip string) error {
+	return st.deletePrefix(ctx, pk, "", skip)
+}
+
+// deletePrefix removes the items of partition pk whose sort key starts with
+// prefix, but the one whose sort key is skip.
+func (st *Store) deletePrefix(ctx context.Context, pk, prefix, skip string) error {
+	in := &dynamodb.QueryInput{
 		TableName:                 st.tableName(),
-		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]av{":pk": s(pk), ":prefix": s(sessionPrefix)},
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]av{":pk": s(pk)},
 		ProjectionExpression:      aws.String("pk, sk"),
 		ConsistentRead:            aws.Bool(true),
-	})
+	}
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :prefix)")
+		in.ExpressionAttributeValues[":prefix"] = s(prefix)
+	}
+	var keys []map[string]av
+	p := dynamodb.NewQueryPaginator(st.db, in)
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return classify("list sessions of "+userID, err, "", "")
+			return classify("list "+pk, err, "", "")
 		}
 		for _, it := range out.Items {
-			if keep != "" && str(it, "sk") == sessionSK(keep) {
-				continue
+			if sk := str(it, "sk"); sk != skip {
+				keys = append(keys, key(pk, sk))
 			}
-			keys = append(keys, key(pk, str(it, "sk")))
 		}
 	}
 	return st.deleteKeys(ctx, keys)

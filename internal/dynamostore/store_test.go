@@ -28,7 +28,7 @@ func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(1), "a")
-	if err := st.CreateUser(ctx, u); err != nil {
+	if err := st.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$new", false, t0); err != nil {
@@ -50,7 +50,7 @@ func TestRevokingManySessions(t *testing.T) {
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(2), "b")
-	if err := st.CreateUser(ctx, u); err != nil {
+	if err := st.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	// More than one BatchWriteItem's worth, so the batching is exercised.
@@ -120,7 +120,7 @@ func TestUserRoundTripKeepsEveryField(t *testing.T) {
 	u.Roles, u.Queues, u.CannedMessagePools = []string{"admin", "agent"}, []string{"q1", "q2"}, []string{"pool"}
 	u.MustChangePassword = true
 	u.LastLoginAt, u.LockedUntil, u.PasswordChangedAt = t0.Add(time.Minute), t0.Add(time.Hour), t0
-	if err := st.CreateUser(ctx, u); err != nil {
+	if err := st.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.GetUserByUsername(ctx, "kpu", "kpu-sadie-p")

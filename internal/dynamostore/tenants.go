@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 )
@@ -20,6 +21,7 @@ func (st *Store) CreateTenant(ctx context.Context, t accounts.Tenant) error {
 	item := key(tenantPK(t.ID), skTenant)
 	item["id"], item["name"], item["settings"] = s(t.ID), s(t.Name), s(string(settings))
 	item["createdAt"], item["updatedAt"], item["version"] = s(ts(t.CreatedAt)), s(ts(t.UpdatedAt)), n(t.Version)
+	item["activeAdmins"] = n(0)
 	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: st.tableName(), Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
@@ -49,4 +51,20 @@ func (st *Store) GetTenant(ctx context.Context, id string) (accounts.Tenant, err
 		}
 	}
 	return t, nil
+}
+
+// UpdateSettings stores t's settings if the tenant is still at t.Version-1.
+func (st *Store) UpdateSettings(ctx context.Context, t accounts.Tenant, audit *accounts.AuditEvent) error {
+	settings, err := json.Marshal(t.Settings)
+	if err != nil {
+		return accounts.Internal(fmt.Errorf("encode settings: %w", err))
+	}
+	items := []ddb.TransactWriteItem{{Update: &ddb.Update{
+		TableName: st.tableName(), Key: key(tenantPK(t.ID), skTenant),
+		UpdateExpression:          aws.String("SET settings = :s, updatedAt = :at, version = :next"),
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]av{":s": s(string(settings)), ":at": s(ts(t.UpdatedAt)), ":next": n(t.Version), ":v": n(t.Version - 1)},
+	}}}
+	items = append(items, st.auditPut(audit)...)
+	return st.transact(ctx, "update settings of "+t.ID, items, []reason{{accounts.CodeConflict, "version", "the settings were changed meanwhile; reload and retry"}, reasonAudit})
 }

@@ -3,7 +3,9 @@ package dynamostore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,32 +64,81 @@ func guardPut(pk, tenant, userID string) ddb.TransactWriteItem {
 	return ddb.TransactWriteItem{Put: &ddb.Put{Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}}
 }
 
-// CreateUser writes the user and its uniqueness guards in one transaction:
-// uniqueness never rests on a read that a concurrent writer could overtake.
-func (st *Store) CreateUser(ctx context.Context, u accounts.User) error {
-	type guard struct{ field, message string }
-	items := []ddb.TransactWriteItem{
-		{Put: &ddb.Put{Item: userItem(u), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		guardPut(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.TenantID, u.ID),
+func activeAdmin(u accounts.User) bool { return u.Status == accounts.StatusActive && u.IsAdmin() }
+
+// adminCount is the transaction item that moves the tenant's count of active
+// admins by delta; taking it down is refused when it would reach zero.
+func (st *Store) adminCount(tenantID string, delta int) []ddb.TransactWriteItem {
+	if delta == 0 {
+		return nil
 	}
-	guards := []guard{{"id", "user id collision"}, {"username", "username is already taken"}}
-	if u.Barcode != "" {
-		items = append(items, guardPut(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.TenantID, u.ID))
-		guards = append(guards, guard{"barcode", "barcode is already in use"})
+	up := &ddb.Update{
+		TableName: st.tableName(), Key: key(tenantPK(tenantID), skTenant),
+		UpdateExpression:          aws.String("ADD activeAdmins :d"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]av{":d": n(int64(delta))},
 	}
-	if u.PrimaryID != "" {
-		items = append(items, guardPut(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.TenantID, u.ID))
-		guards = append(guards, guard{"primaryId", "primary ID is already in use"})
+	if delta < 0 {
+		up.ConditionExpression = aws.String("attribute_exists(pk) AND activeAdmins > :one")
+		up.ExpressionAttributeValues[":one"] = n(1)
 	}
-	for i := range items {
-		items[i].Put.TableName = st.tableName()
+	return []ddb.TransactWriteItem{{Update: up}}
+}
+
+func adminDelta(prev, next accounts.User) int {
+	switch a, b := activeAdmin(prev), activeAdmin(next); {
+	case a && !b:
+		return -1
+	case !a && b:
+		return 1
 	}
+	return 0
+}
+
+func (st *Store) guardPut(pk, tenant, userID string) ddb.TransactWriteItem {
+	item := key(pk, skGuard)
+	item["userId"], item["tenant"] = s(userID), s(tenant)
+	return ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}}
+}
+
+// guardDelete removes a guard only if it still names the user, so a
+// concurrent owner's guard is never taken away.
+func (st *Store) guardDelete(pk, userID string) ddb.TransactWriteItem {
+	return ddb.TransactWriteItem{Delete: &ddb.Delete{
+		TableName: st.tableName(), Key: key(pk, skGuard),
+		ConditionExpression:       aws.String("userId = :u"),
+		ExpressionAttributeValues: map[string]av{":u": s(userID)},
+	}}
+}
+
+// reason says what a failed transaction item means to the caller.
+type reason struct {
+	code           accounts.Code
+	field, message string
+}
+
+var (
+	reasonVersion   = reason{accounts.CodeConflict, "version", "the account was changed meanwhile; reload and retry"}
+	reasonUsername  = reason{accounts.CodeConflict, "username", "username is already taken"}
+	reasonBarcode   = reason{accounts.CodeConflict, "barcode", "barcode is already in use"}
+	reasonPrimaryID = reason{accounts.CodeConflict, "primaryId", "primary ID is already in use"}
+	reasonLastAdmin = reason{accounts.CodeConflict, "roles", "the library must keep at least one active admin"}
+	reasonGuardGone = reason{accounts.CodeConflict, "version", "the account was changed meanwhile; reload and retry"}
+	reasonAudit     = reason{accounts.CodeInternal, "", "audit event collision"}
+)
+
+// transact runs items and turns a cancellation into the reason of the first
+// item whose condition failed.
+func (st *Store) transact(ctx context.Context, op string, items []ddb.TransactWriteItem, reasons []reason) error {
 	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *ddb.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(guards) {
-				return &accounts.Error{Code: accounts.CodeConflict, Field: guards[i].field, Message: guards[i].message, Err: err}
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(reasons) {
+				if reasons[i].code == accounts.CodeInternal {
+					return accounts.Internal(fmt.Errorf("%s: %s: %w", op, reasons[i].message, err))
+				}
+				return &accounts.Error{Code: reasons[i].code, Field: reasons[i].field, Message: reasons[i].message, Err: err}
 			}
 		}
 		for _, r := range tce.CancellationReasons {
@@ -96,7 +147,163 @@ func (st *Store) CreateUser(ctx context.Context, u accounts.User) error {
 			}
 		}
 	}
-	return classify("create user "+u.ID, err, "", "")
+	return classify(op, err, "", "")
+}
+
+// CreateUser writes the user and its uniqueness guards in one transaction:
+// uniqueness never rests on a read that a concurrent writer could overtake.
+func (st *Store) CreateUser(ctx context.Context, u accounts.User, audit *accounts.AuditEvent) error {
+	items := []ddb.TransactWriteItem{
+		{Put: &ddb.Put{TableName: st.tableName(), Item: userItem(u), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		st.guardPut(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.TenantID, u.ID),
+	}
+	reasons := []reason{{accounts.CodeConflict, "id", "user id collision"}, reasonUsername}
+	if u.Barcode != "" {
+		items = append(items, st.guardPut(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.TenantID, u.ID))
+		reasons = append(reasons, reasonBarcode)
+	}
+	if u.PrimaryID != "" {
+		items = append(items, st.guardPut(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.TenantID, u.ID))
+		reasons = append(reasons, reasonPrimaryID)
+	}
+	if activeAdmin(u) {
+		items = append(items, st.adminCount(u.TenantID, 1)...)
+		reasons = append(reasons, reason{accounts.CodeNotFound, "tenant", "tenant not found"})
+	}
+	items = append(items, st.auditPut(audit)...)
+	reasons = append(reasons, reasonAudit)
+	return st.transact(ctx, "create user "+u.ID, items, reasons)
+}
+
+// UpdateUser writes next over prev if the stored user is still at
+// prev.Version, and moves the guards of changed identifiers.
+func (st *Store) UpdateUser(ctx context.Context, prev, next accounts.User, audit *accounts.AuditEvent) error {
+	items := []ddb.TransactWriteItem{{Update: st.userUpdate(prev, next)}}
+	reasons := []reason{reasonVersion}
+	move := func(oldV, newV string, pk func(t, k string) string, r reason, keyOf func(string) string) {
+		if keyOf(oldV) == keyOf(newV) {
+			return
+		}
+		if oldV != "" {
+			items = append(items, st.guardDelete(pk(prev.TenantID, keyOf(oldV)), prev.ID))
+			reasons = append(reasons, reasonGuardGone)
+		}
+		if newV != "" {
+			items = append(items, st.guardPut(pk(prev.TenantID, keyOf(newV)), prev.TenantID, prev.ID))
+			reasons = append(reasons, r)
+		}
+	}
+	move(prev.Username, next.Username, usernameGuardPK, reasonUsername, accounts.UsernameKey)
+	move(prev.Barcode, next.Barcode, barcodeGuardPK, reasonBarcode, accounts.IdentifierKey)
+	move(prev.PrimaryID, next.PrimaryID, primaryIDGuardPK, reasonPrimaryID, accounts.IdentifierKey)
+	items = append(items, st.adminCount(prev.TenantID, adminDelta(prev, next))...)
+	reasons = append(reasons, reasonLastAdmin)
+	items = append(items, st.auditPut(audit)...)
+	reasons = append(reasons, reasonAudit)
+	return st.transact(ctx, "update user "+prev.ID, items, reasons)
+}
+
+// loginBookkeeping are the attributes sign-in writes without a version bump;
+// a staff edit keeps what is stored rather than what it read.
+var loginBookkeeping = map[string]bool{"failedLogins": true, "lockedUntil": true, "lastLoginAt": true, "passwordHash": true}
+
+// userUpdate sets every attribute of next (removing those next lacks) on the
+// user at prev.Version.
+func (st *Store) userUpdate(prev, next accounts.User) *ddb.Update {
+	item := userItem(next)
+	var sets, removes []string
+	names := map[string]string{}
+	values := map[string]av{":v": n(prev.Version)}
+	for i, a := range userAttributes {
+		if a == "pk" || a == "sk" || loginBookkeeping[a] {
+			continue
+		}
+		nk := fmt.Sprintf("#a%d", i)
+		names[nk] = a
+		if v, ok := item[a]; ok {
+			vk := fmt.Sprintf(":a%d", i)
+			values[vk] = v
+			sets = append(sets, nk+" = "+vk)
+		} else {
+			removes = append(removes, nk)
+		}
+	}
+	expr := "SET " + strings.Join(sets, ", ")
+	if len(removes) > 0 {
+		expr += " REMOVE " + strings.Join(removes, ", ")
+	}
+	return &ddb.Update{
+		TableName: st.tableName(), Key: key(userPK(prev.TenantID, prev.ID), skUser),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("version = :v"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}
+}
+
+// userAttributes are every attribute userItem may write.
+var userAttributes = []string{
+	"pk", "sk", "tenant", "id", "username", "usernameKey", "roles", "queues", "cannedMessagePools", "roleCount",
+	"status", "passwordHash", "mustChangePassword", "failedLogins", "version", "createdAt", "updatedAt",
+	"passwordChangedAt", "gsi1pk", "gsi1sk", "email", "gsi2pk", "gsi2sk", "barcode", "primaryId", "lastLoginAt", "lockedUntil",
+}
+
+// DeleteUser removes the user at u.Version with its guards in one
+// transaction, then everything else in its partition. A session or link left
+// behind by a failure in the second step is harmless: it cannot be used
+// without the user item, and its TTL removes it.
+func (st *Store) DeleteUser(ctx context.Context, u accounts.User, audit *accounts.AuditEvent) error {
+	items := []ddb.TransactWriteItem{{Delete: &ddb.Delete{
+		TableName: st.tableName(), Key: key(userPK(u.TenantID, u.ID), skUser),
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]av{":v": n(u.Version)},
+	}}, st.guardDelete(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.ID)}
+	reasons := []reason{reasonVersion, reasonGuardGone}
+	if u.Barcode != "" {
+		items = append(items, st.guardDelete(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.ID))
+		reasons = append(reasons, reasonGuardGone)
+	}
+	if u.PrimaryID != "" {
+		items = append(items, st.guardDelete(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.ID))
+		reasons = append(reasons, reasonGuardGone)
+	}
+	if activeAdmin(u) {
+		items = append(items, st.adminCount(u.TenantID, -1)...)
+		reasons = append(reasons, reasonLastAdmin)
+	}
+	items = append(items, st.auditPut(audit)...)
+	reasons = append(reasons, reasonAudit)
+	if err := st.transact(ctx, "delete user "+u.ID, items, reasons); err != nil {
+		return err
+	}
+	return st.deletePartition(ctx, userPK(u.TenantID, u.ID), "")
+}
+
+// GetUserByBarcode follows the barcode guard to the user.
+func (st *Store) GetUserByBarcode(ctx context.Context, tenantID, barcode string) (accounts.User, error) {
+	return st.viaGuard(ctx, tenantID, barcodeGuardPK(tenantID, barcode))
+}
+
+// GetUserByPrimaryID follows the primary-ID guard to the user.
+func (st *Store) GetUserByPrimaryID(ctx context.Context, tenantID, primaryID string) (accounts.User, error) {
+	return st.viaGuard(ctx, tenantID, primaryIDGuardPK(tenantID, primaryID))
+}
+
+// FindUsersByEmail lists the users sharing an e-mail address (families
+// often do).
+func (st *Store) FindUsersByEmail(ctx context.Context, tenantID, email string) ([]accounts.User, error) {
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: st.tableName(), IndexName: aws.String("gsi2"),
+		KeyConditionExpression:    aws.String("gsi2pk = :pk"),
+		ExpressionAttributeValues: map[string]av{":pk": s(emailPK(tenantID, email))},
+		Limit:                     aws.Int32(100),
+	})
+	if err != nil {
+		return nil, classify("find users by e-mail", err, "", "")
+	}
+	users := make([]accounts.User, 0, len(out.Items))
+	for _, it := range out.Items {
+		users = append(users, userFromItem(it))
+	}
+	return users, nil
 }
 
 // GetUser reads a user by id.
@@ -113,7 +320,11 @@ func (st *Store) GetUser(ctx context.Context, tenantID, userID string) (accounts
 
 // GetUserByUsername follows the username guard to the user.
 func (st *Store) GetUserByUsername(ctx context.Context, tenantID, usernameKey string) (accounts.User, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: st.tableName(), Key: key(usernameGuardPK(tenantID, usernameKey), skGuard), ConsistentRead: aws.Bool(true)})
+	return st.viaGuard(ctx, tenantID, usernameGuardPK(tenantID, usernameKey))
+}
+
+func (st *Store) viaGuard(ctx context.Context, tenantID, guardPK string) (accounts.User, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: st.tableName(), Key: key(guardPK, skGuard), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return accounts.User{}, classify("get username guard", err, "", "")
 	}
@@ -173,9 +384,10 @@ func (st *Store) RecordLoginSuccess(ctx context.Context, tenantID, userID string
 	return classify("record login "+userID, err, accounts.CodeNotFound, "user not found")
 }
 
-// SetPassword replaces the hash if the user is still at version.
-func (st *Store) SetPassword(ctx context.Context, tenantID, userID string, version int64, hash string, mustChange bool, at time.Time) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// SetPassword replaces the hash if the user is still at version, with the
+// audit event in the same transaction when there is one.
+func (st *Store) SetPassword(ctx context.Context, tenantID, userID string, version int64, hash string, mustChange bool, at time.Time, audit *accounts.AuditEvent) error {
+	up := &ddb.Update{
 		TableName: st.tableName(), Key: key(userPK(tenantID, userID), skUser),
 		UpdateExpression:    aws.String("SET passwordHash = :h, mustChangePassword = :mc, passwordChangedAt = :at, updatedAt = :at, failedLogins = :zero, version = :next REMOVE lockedUntil"),
 		ConditionExpression: aws.String("version = :v"),
@@ -183,6 +395,14 @@ func (st *Store) SetPassword(ctx context.Context, tenantID, userID string, versi
 			":h": s(hash), ":mc": b(mustChange), ":at": s(ts(at)), ":zero": n(0),
 			":v": n(version), ":next": &ddb.AttributeValueMemberN{Value: strconv.FormatInt(version+1, 10)},
 		},
-	})
-	return classify("set password "+userID, err, accounts.CodeConflict, "the account was changed meanwhile; reload and retry")
+	}
+	if audit == nil {
+		_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: up.TableName, Key: up.Key, UpdateExpression: up.UpdateExpression,
+			ConditionExpression: up.ConditionExpression, ExpressionAttributeValues: up.ExpressionAttributeValues,
+		})
+		return classify("set password "+userID, err, accounts.CodeConflict, "the account was changed meanwhile; reload and retry")
+	}
+	items := append([]ddb.TransactWriteItem{{Update: up}}, st.auditPut(audit)...)
+	return st.transact(ctx, "set password "+userID, items, []reason{reasonVersion, reasonAudit})
 }

@@ -1,0 +1,288 @@
+// Package sesmailer sends the domain's notices through Amazon SES (the v1
+// API's SendRawEmail). It builds the RFC 5322 message itself, so what is sent
+// is exactly what the local stack's outbox shows.
+//
+// Nothing here logs, and no error carries the message body: a body may hold a
+// reset link.
+package sesmailer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+)
+
+// API is the part of the SES client the mailer uses; *ses.Client has it.
+type API interface {
+	SendRawEmail(ctx context.Context, in *ses.SendRawEmailInput, optFns ...func(*ses.Options)) (*ses.SendRawEmailOutput, error)
+}
+
+// TagName is the SES message tag that carries accounts.Message.Tag, for
+// per-kind sending metrics in a configuration set's event destinations.
+const TagName = "kind"
+
+// TagHeader is the header that carries accounts.Message.Tag in the message
+// itself, where the local outbox and a mailbox can see it.
+const TagHeader = "X-Libaccounts-Tag"
+
+const (
+	maxSenderName = 200 // runes; a library's name, not an essay
+	maxSubject    = 998 // runes
+)
+
+// sesTagValue is what SES accepts as a message tag value.
+var sesTagValue = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// Mailer is an accounts.Mailer on SES.
+type Mailer struct {
+	api     API
+	from    string // the bare address
+	domain  string // its domain, for Message-IDs
+	fromErr error  // a bad fromAddress, reported by every Send
+}
+
+var _ accounts.Mailer = (*Mailer)(nil)
+
+// New returns a mailer that sends from fromAddress, a bare address that SES
+// has verified (e.g. no-reply@accounts.example.org). A malformed address is
+// not a panic: every Send reports it as an internal error.
+func New(api API, fromAddress string) *Mailer {
+	m := &Mailer{api: api, from: fromAddress}
+	if err := bareAddress(fromAddress); err != nil {
+		m.fromErr = fmt.Errorf("sesmailer: sender address %q: %w", fromAddress, err)
+	} else {
+		m.domain = fromAddress[strings.LastIndexByte(fromAddress, '@')+1:]
+	}
+	return m
+}
+
+// Send builds msg into a MIME message and sends it to msg.To. Bad input is
+// CodeInvalid, SES throttling or an outage CodeUnavailable, and anything else
+// (a rejected message, an unverified sender) CodeInternal.
+func (m *Mailer) Send(ctx context.Context, msg accounts.Message) error {
+	if m.fromErr != nil {
+		return accounts.Internal(m.fromErr)
+	}
+	raw, err := m.build(msg, time.Now())
+	if err != nil {
+		return err
+	}
+	in := &ses.SendRawEmailInput{
+		RawMessage:   &types.RawMessage{Data: raw},
+		Destinations: []string{msg.To},
+		Source:       aws.String(m.from),
+	}
+	if sesTagValue.MatchString(msg.Tag) {
+		in.Tags = []types.MessageTag{{Name: aws.String(TagName), Value: aws.String(msg.Tag)}}
+	}
+	if _, err := m.api.SendRawEmail(ctx, in); err != nil {
+		return sendError(err, msg.Tag)
+	}
+	return nil
+}
+
+// sendError maps an SES failure onto the project's codes. The SDK's errors
+// name the operation, status and request ID, never the request body.
+func sendError(err error, tag string) error {
+	err = fmt.Errorf("sesmailer: send %q message: %w", tag, err)
+	var (
+		rejected  *types.MessageRejected
+		notVerif  *types.MailFromDomainNotVerifiedException
+		paused    *types.AccountSendingPausedException
+		cfgPaused *types.ConfigurationSetSendingPausedException
+		noCfg     *types.ConfigurationSetDoesNotExistException
+		apiErr    smithy.APIError
+	)
+	switch {
+	case errors.As(err, &rejected):
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES rejected the message: %w", err)}
+	case errors.As(err, &notVerif):
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES: the sender's MAIL FROM domain is not verified: %w", err)}
+	case errors.As(err, &paused), errors.As(err, &cfgPaused):
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES: sending is paused for the account or configuration set: %w", err)}
+	case errors.As(err, &noCfg):
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES: configuration set does not exist: %w", err)}
+	case isThrottle(err):
+		return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the mail service is busy; try again later", Err: err}
+	case errors.Is(err, context.DeadlineExceeded),
+		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
+		// A 5xx, a dropped connection or a timeout that outlived the SDK's
+		// own retries.
+		return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the mail service is unavailable; try again later", Err: err}
+	case errors.As(err, &apiErr):
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES error %s: %w", apiErr.ErrorCode(), err)}
+	default:
+		return accounts.Internal(err)
+	}
+}
+
+// sesThrottles are SES's own throttling codes, on top of the SDK's list
+// ("Throttling" is what SES answers for both the sending rate and the daily
+// quota).
+var sesThrottles = map[string]struct{}{
+	"MaxSendingRateExceeded": {},
+	"DailyQuotaExceeded":     {},
+	"SendingQuotaExceeded":   {},
+	"TooManyRequests":        {},
+	"ServiceUnavailable":     {},
+}
+
+func isThrottle(err error) bool {
+	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
+		return true
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		_, ok := sesThrottles[apiErr.ErrorCode()]
+		return ok
+	}
+	return false
+}
+
+// build renders msg as an RFC 5322 message with CRLF line endings and a
+// quoted-printable UTF-8 text body.
+func (m *Mailer) build(msg accounts.Message, now time.Time) ([]byte, error) {
+	if err := bareAddress(msg.To); err != nil {
+		return nil, accounts.FieldError("to", "the recipient must be a plain e-mail address such as reader@example.org")
+	}
+	if hasLineBreak(msg.SenderName) {
+		return nil, accounts.FieldError("senderName", "the sender name must not contain line breaks")
+	}
+	if hasLineBreak(msg.Subject) {
+		return nil, accounts.FieldError("subject", "the subject must not contain line breaks")
+	}
+	if hasLineBreak(msg.Tag) || !printableASCII(msg.Tag) {
+		return nil, accounts.FieldError("tag", "the tag must be printable ASCII")
+	}
+	if !utf8.ValidString(msg.SenderName) || utf8.RuneCountInString(msg.SenderName) > maxSenderName {
+		return nil, accounts.FieldError("senderName", "the sender name must be valid UTF-8 of at most %d characters", maxSenderName)
+	}
+	if !utf8.ValidString(msg.Subject) || utf8.RuneCountInString(msg.Subject) > maxSubject {
+		return nil, accounts.FieldError("subject", "the subject must be valid UTF-8 of at most %d characters", maxSubject)
+	}
+	if !utf8.ValidString(msg.Text) {
+		return nil, accounts.FieldError("text", "the text must be valid UTF-8")
+	}
+	id, err := messageID(m.domain)
+	if err != nil {
+		return nil, accounts.Internal(err)
+	}
+
+	var b bytes.Buffer
+	header := func(name, value string) { b.WriteString(name + ": " + value + "\r\n") }
+	from := m.from
+	if msg.SenderName != "" {
+		// A quoted string for an ASCII name; RFC 2047 Q-encoding for any other,
+		// or B-encoding when the name holds characters (quotes, parentheses,
+		// commas...) that an encoded word in a phrase may not carry.
+		from = (&mail.Address{Name: msg.SenderName, Address: m.from}).String()
+	}
+	header("From", from)
+	header("To", msg.To)
+	header("Subject", subject(msg.Subject))
+	header("Date", now.Format(time.RFC1123Z))
+	header("Message-ID", id)
+	header("MIME-Version", "1.0")
+	header("Content-Type", "text/plain; charset=UTF-8")
+	header("Content-Transfer-Encoding", "quoted-printable")
+	if msg.Tag != "" {
+		header(TagHeader, msg.Tag)
+	}
+	b.WriteString("\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	if _, err := qp.Write([]byte(msg.Text)); err != nil {
+		return nil, accounts.Internal(fmt.Errorf("sesmailer: encode body: %w", err))
+	}
+	if err := qp.Close(); err != nil {
+		return nil, accounts.Internal(fmt.Errorf("sesmailer: encode body: %w", err))
+	}
+	return b.Bytes(), nil
+}
+
+// subject returns the Subject header's value: plain ASCII as is, folded at
+// single spaces; anything else (non-ASCII, runs of spaces, a literal "=?",
+// an unbreakable run) as folded RFC 2047 Q-encoded words. Either way a reader that
+// unfolds and decodes gets exactly the original text back.
+func subject(s string) string {
+	if printableASCII(s) && len(s) <= 900 && !strings.Contains(s, "=?") && s == strings.TrimSpace(s) && !strings.Contains(s, "  ") {
+		return fold(len("Subject: "), strings.Split(s, " "))
+	}
+	return fold(len("Subject: "), strings.Split(mime.QEncoding.Encode("utf-8", s), " "))
+}
+
+// fold joins words with single spaces, or with a line fold (CRLF SP) where a
+// line would pass 78 characters; an over-long word stays whole.
+func fold(used int, words []string) string {
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			if used+1+len(w) > 78 {
+				b.WriteString("\r\n ")
+				used = 1
+			} else {
+				b.WriteByte(' ')
+				used++
+			}
+		}
+		b.WriteString(w)
+		used += len(w)
+	}
+	return b.String()
+}
+
+func messageID(domain string) (string, error) {
+	var r [16]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", fmt.Errorf("sesmailer: message id: %w", err)
+	}
+	return "<" + hex.EncodeToString(r[:]) + "@" + domain + ">", nil
+}
+
+// bareAddress accepts only a plain ASCII addr-spec such as a@example.org: no
+// display name, angle brackets, comments or surrounding space. SES does not
+// take non-ASCII (SMTPUTF8) addresses.
+func bareAddress(s string) error {
+	if hasLineBreak(s) {
+		return errors.New("contains a line break")
+	}
+	if !printableASCII(s) {
+		return errors.New("is not printable ASCII")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return err
+	}
+	if a.Name != "" || a.Address != s {
+		return errors.New("is not a bare address")
+	}
+	return nil
+}
+
+func hasLineBreak(s string) bool { return strings.ContainsAny(s, "\r\n") }
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
