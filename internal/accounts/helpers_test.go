@@ -65,10 +65,17 @@ func newFixture(tb testing.TB) *fixture {
 // service builds another service over the same table, e.g. with other hashing
 // parameters.
 func (f *fixture) service(p passhash.Params) *accounts.Service {
+	return f.build(p, nil)
+}
+
+// serviceWith is the fixture's service with a mailer.
+func (f *fixture) serviceWith(m accounts.Mailer) *accounts.Service { return f.build(fastParams, m) }
+
+func (f *fixture) build(p passhash.Params, m accounts.Mailer) *accounts.Service {
 	return accounts.NewService(accounts.Deps{
-		Store: f.store, Hasher: passhash.New(p), Clock: f.clock.Now,
+		Store: f.store, Hasher: passhash.New(p), Clock: f.clock.Now, Mailer: m,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}, accounts.Config{SessionAbsoluteTTL: 12 * time.Hour, SessionIdleTTL: 30 * time.Minute})
+	}, accounts.Config{SessionAbsoluteTTL: 12 * time.Hour, SessionIdleTTL: 30 * time.Minute, ResetPageURL: "https://accounts.example.org/reset"})
 }
 
 const adminPassword = "correct horse battery staple"

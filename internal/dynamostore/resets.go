@@ -11,13 +11,14 @@ import (
 )
 
 // PutResetToken stores a reset link's hash with its audit event.
-func (st *Store) PutResetToken(ctx context.Context, t accounts.ResetToken, audit *accounts.AuditEvent) error {
-	item := key(userPK(t.TenantID, t.UserID), resetSK(t.ID))
-	item["tenant"], item["userId"], item["tokenId"] = s(t.TenantID), s(t.UserID), s(t.ID)
-	item["createdAt"], item["expiresAt"], item["ttl"] = s(ts(t.CreatedAt)), s(ts(t.ExpiresAt)), n(t.ExpiresAt.Unix())
-	items := []ddb.TransactWriteItem{{Put: &ddb.Put{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}}}
-	items = append(items, st.auditPut(audit)...)
-	return st.transact(ctx, "put reset token", items, []reason{{accounts.CodeConflict, "", "reset token exists"}, reasonAudit})
+func (st *Store) PutResetToken(ctx context.Context, rt accounts.ResetToken, audit *accounts.AuditEvent) error {
+	item := key(userPK(rt.TenantID, rt.UserID), resetSK(rt.ID))
+	item["tenant"], item["userId"], item["tokenId"] = s(rt.TenantID), s(rt.UserID), s(rt.ID)
+	item["createdAt"], item["expiresAt"], item["ttl"] = s(ts(rt.CreatedAt)), s(ts(rt.ExpiresAt)), n(rt.ExpiresAt.Unix())
+	var t txn
+	t.add(reason{accounts.CodeConflict, "", "reset token exists"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	t.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "put reset token", t)
 }
 
 // GetResetToken reads a reset link.

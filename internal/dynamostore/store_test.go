@@ -31,10 +31,10 @@ func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
 	if err := st.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$new", false, t0); err != nil {
+	if err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$new", false, t0, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$lost", false, t0)
+	err := st.SetPassword(ctx, "kpu", u.ID, 1, "$argon2id$lost", false, t0, nil)
 	if accounts.ErrorCode(err) != accounts.CodeConflict {
 		t.Fatalf("stale write: %v, want conflict", err)
 	}
@@ -115,6 +115,10 @@ func TestUserRoundTripKeepsEveryField(t *testing.T) {
 	client, table := ddblocal.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
+	// An admin counts towards the tenant's admins, so the tenant must exist.
+	if err := st.CreateTenant(ctx, accounts.Tenant{ID: "kpu", Name: "KPU", Settings: accounts.DefaultSettings(), Version: 1}); err != nil {
+		t.Fatal(err)
+	}
 	u := newUser("kpu", id(4), "Kpu-Sadie-P")
 	u.Email, u.Barcode, u.PrimaryID = "sadie@kpu.ca", "21234", "000123"
 	u.Roles, u.Queues, u.CannedMessagePools = []string{"admin", "agent"}, []string{"q1", "q2"}, []string{"pool"}
@@ -132,5 +136,63 @@ func TestUserRoundTripKeepsEveryField(t *testing.T) {
 	}
 	if _, err := st.GetUserByUsername(ctx, "ubc", "kpu-sadie-p"); accounts.ErrorCode(err) != accounts.CodeNotFound {
 		t.Errorf("other tenant lookup: %v", err)
+	}
+}
+
+func TestEditsKeepSignInBookkeeping(t *testing.T) {
+	t.Parallel()
+	client, table := ddblocal.TestTable(t)
+	st := dynamostore.New(client, table)
+	ctx := context.Background()
+	prev := newUser("kpu", id(5), "c")
+	if err := st.CreateUser(ctx, prev, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Sign-in writes without bumping the version; an edit made from an
+	// older read must not roll those writes back.
+	for range 3 {
+		if _, err := st.RecordLoginFailure(ctx, "kpu", prev.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := prev
+	next.Email, next.Version = "c@kpu.ca", prev.Version+1
+	if err := st.UpdateUser(ctx, prev, next, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.GetUser(ctx, "kpu", prev.ID)
+	if got.FailedLogins != 3 || got.Email != "c@kpu.ca" || got.PasswordHash != prev.PasswordHash {
+		t.Errorf("after edit: failures %d, email %q", got.FailedLogins, got.Email)
+	}
+	// Clearing the e-mail removes the user from the e-mail index.
+	cleared := got
+	cleared.Email, cleared.Version = "", got.Version+1
+	if err := st.UpdateUser(ctx, got, cleared, nil); err != nil {
+		t.Fatal(err)
+	}
+	if users, _ := st.FindUsersByEmail(ctx, "kpu", "c@kpu.ca"); len(users) != 0 {
+		t.Errorf("still found by the old e-mail: %d", len(users))
+	}
+}
+
+func TestAChangeAndItsAuditEventStandOrFallTogether(t *testing.T) {
+	t.Parallel()
+	client, table := ddblocal.TestTable(t)
+	st := dynamostore.New(client, table)
+	ctx := context.Background()
+	u := newUser("kpu", id(6), "d")
+	ev := &accounts.AuditEvent{TenantID: "kpu", ID: "e1", At: t0, ActorID: "operator", Action: accounts.ActionUserCreate, TargetID: u.ID}
+	if err := st.CreateUser(ctx, u, ev); err != nil {
+		t.Fatal(err)
+	}
+	// Re-using the event id makes the audit write fail: the edit must not
+	// happen without its trail.
+	next := u
+	next.Email, next.Version = "d@kpu.ca", u.Version+1
+	if err := st.UpdateUser(ctx, u, next, ev); accounts.ErrorCode(err) != accounts.CodeInternal {
+		t.Fatalf("edit with a clashing audit event: %v", err)
+	}
+	if got, _ := st.GetUser(ctx, "kpu", u.ID); got.Email != "" || got.Version != u.Version {
+		t.Errorf("the edit happened without its audit event: %+v", got)
 	}
 }

@@ -59,12 +59,13 @@ func (st *Store) UpdateSettings(ctx context.Context, t accounts.Tenant, audit *a
 	if err != nil {
 		return accounts.Internal(fmt.Errorf("encode settings: %w", err))
 	}
-	items := []ddb.TransactWriteItem{{Update: &ddb.Update{
+	var tx txn
+	tx.add(reason{accounts.CodeConflict, "version", "the settings were changed meanwhile; reload and retry"}, ddb.TransactWriteItem{Update: &ddb.Update{
 		TableName: st.tableName(), Key: key(tenantPK(t.ID), skTenant),
 		UpdateExpression:          aws.String("SET settings = :s, updatedAt = :at, version = :next"),
 		ConditionExpression:       aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]av{":s": s(string(settings)), ":at": s(ts(t.UpdatedAt)), ":next": n(t.Version), ":v": n(t.Version - 1)},
-	}}}
-	items = append(items, st.auditPut(audit)...)
-	return st.transact(ctx, "update settings of "+t.ID, items, []reason{{accounts.CodeConflict, "version", "the settings were changed meanwhile; reload and retry"}, reasonAudit})
+	}})
+	tx.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "update settings of "+t.ID, tx)
 }

@@ -127,6 +127,24 @@ var (
 	reasonAudit     = reason{accounts.CodeInternal, "", "audit event collision"}
 )
 
+// txn collects transaction items with what each one's failed condition
+// means, so the two can never fall out of step.
+type txn struct {
+	items   []ddb.TransactWriteItem
+	reasons []reason
+}
+
+func (t *txn) add(r reason, items ...ddb.TransactWriteItem) {
+	for _, it := range items {
+		t.items = append(t.items, it)
+		t.reasons = append(t.reasons, r)
+	}
+}
+
+func (st *Store) run(ctx context.Context, op string, t txn) error {
+	return st.transact(ctx, op, t.items, t.reasons)
+}
+
 // transact runs items and turns a cancellation into the reason of the first
 // item whose condition failed.
 func (st *Store) transact(ctx context.Context, op string, items []ddb.TransactWriteItem, reasons []reason) error {
@@ -153,54 +171,44 @@ func (st *Store) transact(ctx context.Context, op string, items []ddb.TransactWr
 // CreateUser writes the user and its uniqueness guards in one transaction:
 // uniqueness never rests on a read that a concurrent writer could overtake.
 func (st *Store) CreateUser(ctx context.Context, u accounts.User, audit *accounts.AuditEvent) error {
-	items := []ddb.TransactWriteItem{
-		{Put: &ddb.Put{TableName: st.tableName(), Item: userItem(u), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		st.guardPut(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.TenantID, u.ID),
-	}
-	reasons := []reason{{accounts.CodeConflict, "id", "user id collision"}, reasonUsername}
+	var t txn
+	t.add(reason{accounts.CodeConflict, "id", "user id collision"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: userItem(u), ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	t.add(reasonUsername, st.guardPut(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.TenantID, u.ID))
 	if u.Barcode != "" {
-		items = append(items, st.guardPut(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.TenantID, u.ID))
-		reasons = append(reasons, reasonBarcode)
+		t.add(reasonBarcode, st.guardPut(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.TenantID, u.ID))
 	}
 	if u.PrimaryID != "" {
-		items = append(items, st.guardPut(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.TenantID, u.ID))
-		reasons = append(reasons, reasonPrimaryID)
+		t.add(reasonPrimaryID, st.guardPut(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.TenantID, u.ID))
 	}
 	if activeAdmin(u) {
-		items = append(items, st.adminCount(u.TenantID, 1)...)
-		reasons = append(reasons, reason{accounts.CodeNotFound, "tenant", "tenant not found"})
+		t.add(reason{accounts.CodeNotFound, "tenant", "tenant not found"}, st.adminCount(u.TenantID, 1)...)
 	}
-	items = append(items, st.auditPut(audit)...)
-	reasons = append(reasons, reasonAudit)
-	return st.transact(ctx, "create user "+u.ID, items, reasons)
+	t.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "create user "+u.ID, t)
 }
 
 // UpdateUser writes next over prev if the stored user is still at
 // prev.Version, and moves the guards of changed identifiers.
 func (st *Store) UpdateUser(ctx context.Context, prev, next accounts.User, audit *accounts.AuditEvent) error {
-	items := []ddb.TransactWriteItem{{Update: st.userUpdate(prev, next)}}
-	reasons := []reason{reasonVersion}
+	var t txn
+	t.add(reasonVersion, ddb.TransactWriteItem{Update: st.userUpdate(prev, next)})
 	move := func(oldV, newV string, pk func(t, k string) string, r reason, keyOf func(string) string) {
 		if keyOf(oldV) == keyOf(newV) {
 			return
 		}
 		if oldV != "" {
-			items = append(items, st.guardDelete(pk(prev.TenantID, keyOf(oldV)), prev.ID))
-			reasons = append(reasons, reasonGuardGone)
+			t.add(reasonGuardGone, st.guardDelete(pk(prev.TenantID, keyOf(oldV)), prev.ID))
 		}
 		if newV != "" {
-			items = append(items, st.guardPut(pk(prev.TenantID, keyOf(newV)), prev.TenantID, prev.ID))
-			reasons = append(reasons, r)
+			t.add(r, st.guardPut(pk(prev.TenantID, keyOf(newV)), prev.TenantID, prev.ID))
 		}
 	}
 	move(prev.Username, next.Username, usernameGuardPK, reasonUsername, accounts.UsernameKey)
 	move(prev.Barcode, next.Barcode, barcodeGuardPK, reasonBarcode, accounts.IdentifierKey)
 	move(prev.PrimaryID, next.PrimaryID, primaryIDGuardPK, reasonPrimaryID, accounts.IdentifierKey)
-	items = append(items, st.adminCount(prev.TenantID, adminDelta(prev, next))...)
-	reasons = append(reasons, reasonLastAdmin)
-	items = append(items, st.auditPut(audit)...)
-	reasons = append(reasons, reasonAudit)
-	return st.transact(ctx, "update user "+prev.ID, items, reasons)
+	t.add(reasonLastAdmin, st.adminCount(prev.TenantID, adminDelta(prev, next))...)
+	t.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "update user "+prev.ID, t)
 }
 
 // loginBookkeeping are the attributes sign-in writes without a version bump;
@@ -251,27 +259,24 @@ var userAttributes = []string{
 // behind by a failure in the second step is harmless: it cannot be used
 // without the user item, and its TTL removes it.
 func (st *Store) DeleteUser(ctx context.Context, u accounts.User, audit *accounts.AuditEvent) error {
-	items := []ddb.TransactWriteItem{{Delete: &ddb.Delete{
+	var t txn
+	t.add(reasonVersion, ddb.TransactWriteItem{Delete: &ddb.Delete{
 		TableName: st.tableName(), Key: key(userPK(u.TenantID, u.ID), skUser),
 		ConditionExpression:       aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]av{":v": n(u.Version)},
-	}}, st.guardDelete(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.ID)}
-	reasons := []reason{reasonVersion, reasonGuardGone}
+	}})
+	t.add(reasonGuardGone, st.guardDelete(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.ID))
 	if u.Barcode != "" {
-		items = append(items, st.guardDelete(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.ID))
-		reasons = append(reasons, reasonGuardGone)
+		t.add(reasonGuardGone, st.guardDelete(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.ID))
 	}
 	if u.PrimaryID != "" {
-		items = append(items, st.guardDelete(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.ID))
-		reasons = append(reasons, reasonGuardGone)
+		t.add(reasonGuardGone, st.guardDelete(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.ID))
 	}
 	if activeAdmin(u) {
-		items = append(items, st.adminCount(u.TenantID, -1)...)
-		reasons = append(reasons, reasonLastAdmin)
+		t.add(reasonLastAdmin, st.adminCount(u.TenantID, -1)...)
 	}
-	items = append(items, st.auditPut(audit)...)
-	reasons = append(reasons, reasonAudit)
-	if err := st.transact(ctx, "delete user "+u.ID, items, reasons); err != nil {
+	t.add(reasonAudit, st.auditPut(audit)...)
+	if err := st.run(ctx, "delete user "+u.ID, t); err != nil {
 		return err
 	}
 	return st.deletePartition(ctx, userPK(u.TenantID, u.ID), "")
@@ -403,6 +408,8 @@ func (st *Store) SetPassword(ctx context.Context, tenantID, userID string, versi
 		})
 		return classify("set password "+userID, err, accounts.CodeConflict, "the account was changed meanwhile; reload and retry")
 	}
-	items := append([]ddb.TransactWriteItem{{Update: up}}, st.auditPut(audit)...)
-	return st.transact(ctx, "set password "+userID, items, []reason{reasonVersion, reasonAudit})
+	var t txn
+	t.add(reasonVersion, ddb.TransactWriteItem{Update: up})
+	t.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "set password "+userID, t)
 }
