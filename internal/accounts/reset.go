@@ -73,6 +73,9 @@ func (s *Service) ResetPassword(ctx context.Context, c Caller, id string, in Res
 	if (in.Notify || in.SendResetLink) && s.mailer == nil {
 		return ResetResult{}, E(CodeUnavailable, "e-mail is not configured for this deployment")
 	}
+	if in.SendResetLink && s.cfg.ResetPageURL == "" {
+		return ResetResult{}, E(CodeUnavailable, "reset links are not configured for this deployment (no reset page URL)")
+	}
 	if in.SendResetLink {
 		return s.sendResetLink(ctx, p, t, u)
 	}

@@ -21,26 +21,42 @@ import (
 
 const adminPassword = "correct horse battery staple"
 
+// resetPage is the page reset links open in the tests.
+const resetPage = "https://accounts.example.org/reset-password"
+
 type env struct {
 	api  *apigw.API
 	logs *bytes.Buffer
+	mail *outbox // nil when the service has no mailer
 }
 
+// newEnv is a service on a fresh DynamoDB Local table with a recording
+// mailer, and an admin "admin" in each tenant.
 func newEnv(tb testing.TB, tenants ...string) *env {
+	return newEnvWith(tb, &outbox{}, tenants...)
+}
+
+// newEnvWith is newEnv with the given mailer; nil means e-mail is not
+// configured.
+func newEnvWith(tb testing.TB, mail *outbox, tenants ...string) *env {
 	tb.Helper()
 	client, table := ddblocal.TestTable(tb)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	svc := accounts.NewService(accounts.Deps{
+	deps := accounts.Deps{
 		Store:  dynamostore.New(client, table),
 		Hasher: passhash.New(passhash.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}), Logger: log,
-	}, accounts.Config{})
+	}
+	if mail != nil {
+		deps.Mailer = mail
+	}
+	svc := accounts.NewService(deps, accounts.Config{ResetPageURL: resetPage})
 	for _, t := range tenants {
 		if _, err := svc.Bootstrap(context.Background(), accounts.BootstrapInput{TenantID: t, AdminUsername: "admin", AdminPassword: adminPassword}); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	return &env{api: apigw.New(svc, log), logs: logs}
+	return &env{api: apigw.New(svc, log), logs: logs, mail: mail}
 }
 
 func jsonReq(route, body string) apigw.Request {

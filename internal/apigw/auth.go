@@ -36,7 +36,7 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{http.StatusOK, loginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, MustChangePassword: res.MustChangePassword}}, nil
+		return reply{status: http.StatusOK, body: loginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, MustChangePassword: res.MustChangePassword}}, nil
 	})
 }
 
@@ -62,7 +62,7 @@ func (a *API) Me(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{http.StatusOK, viewOf(u)}, nil
+		return reply{status: http.StatusOK, body: viewOf(u)}, nil
 	})
 }
 
@@ -89,7 +89,7 @@ func (a *API) ChangePassword(ctx context.Context, req Request) (Response, error)
 		if err := a.svc.ChangePassword(ctx, c, accounts.ChangePasswordInput{CurrentPassword: in.CurrentPassword, NewPassword: in.NewPassword}); err != nil {
 			return reply{}, err
 		}
-		return reply{http.StatusOK, message{"Successfully updated password; your other sessions were signed out"}}, nil
+		return reply{status: http.StatusOK, body: message{"Successfully updated password; your other sessions were signed out"}}, nil
 	})
 }
 

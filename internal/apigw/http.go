@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,23 +51,36 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// maxJSONBody bounds request bodies: every JSON request of this API is small.
+// maxJSONBody bounds request bodies: every JSON request of this API is small
+// but the bulk one (maxBulkBody).
 const maxJSONBody = 64 << 10
 
 // API serves the HTTP routes; each exported method is one Lambda handler.
 type API struct {
 	svc *accounts.Service
 	log *slog.Logger
+	// exportLimit is the most audit events one CSV export holds.
+	exportLimit int
 }
 
 // New returns the API over svc.
-func New(svc *accounts.Service, log *slog.Logger) *API { return &API{svc: svc, log: log} }
+func New(svc *accounts.Service, log *slog.Logger) *API {
+	return &API{svc: svc, log: log, exportLimit: maxExportEvents}
+}
 
 // reply is what a route returns: a status and a body to encode as JSON (nil
-// for none).
+// for none), or a raw body of another content type; and extra headers.
 type reply struct {
 	status int
 	body   any
+	header map[string]string // e.g. ETag
+	raw    *rawBody
+}
+
+// rawBody is a response body that is not JSON (the CSV export).
+type rawBody struct {
+	contentType string
+	data        string
 }
 
 type route func(ctx context.Context, req Request) (reply, error)
@@ -102,7 +116,18 @@ func (a *API) serve(ctx context.Context, req Request, r route) (resp Response, _
 	if err != nil {
 		return errorResponse(err, rid), nil
 	}
-	return jsonResponse(out.status, out.body), nil
+	if out.raw != nil {
+		resp = Response{StatusCode: out.status, Headers: headers(), Body: out.raw.data}
+		resp.Headers["Content-Type"] = out.raw.contentType
+	} else {
+		resp = jsonResponse(out.status, out.body)
+	}
+	if resp.StatusCode == out.status {
+		for k, v := range out.header {
+			resp.Headers[k] = v
+		}
+	}
+	return resp, nil
 }
 
 func headers() map[string]string {
@@ -152,14 +177,16 @@ func errorResponse(err error, requestID string) Response {
 // decodeJSON reads the body into v strictly: one JSON object, known fields
 // only, within maxJSONBody. Messages name the problem and where, never echo
 // values (they may be passwords).
-func decodeJSON(req Request, v any) error {
-	if ct := req.Headers["content-type"]; ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-			// Refusing form encodings also keeps cross-site HTML forms from
-			// posting to the API.
-			return accounts.E(accounts.CodeInvalid, "Content-Type must be application/json (got %s)", accounts.Truncate(mt, 60))
-		}
+func decodeJSON(req Request, v any) error { return decodeBody(req, v, maxJSONBody, false) }
+
+// decodeOptionalJSON is decodeJSON for routes whose body may be left out; a
+// body that is sent is held to the same rules.
+func decodeOptionalJSON(req Request, v any) error { return decodeBody(req, v, maxJSONBody, true) }
+
+func decodeBody(req Request, v any, limit int, optional bool) error {
+	if len(req.Body) > base64.StdEncoding.EncodedLen(limit) {
+		// Too large even as base64: refuse before copying or decoding it.
+		return accounts.E(accounts.CodeTooLarge, "request body is larger than %d bytes", limit)
 	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
@@ -168,8 +195,19 @@ func decodeJSON(req Request, v any) error {
 			return accounts.E(accounts.CodeInvalid, "request body is not valid base64")
 		}
 	}
-	if len(body) > maxJSONBody {
-		return accounts.E(accounts.CodeTooLarge, "request body is larger than %d bytes", maxJSONBody)
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if ct := header(req, "content-type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			// Refusing form encodings also keeps cross-site HTML forms from
+			// posting to the API.
+			return accounts.E(accounts.CodeInvalid, "Content-Type must be application/json (got %s)", accounts.Truncate(mt, 60))
+		}
+	}
+	if len(body) > limit {
+		return accounts.E(accounts.CodeTooLarge, "request body is larger than %d bytes", limit)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return accounts.E(accounts.CodeInvalid, "request body is empty; expected a JSON object")
@@ -181,6 +219,44 @@ func decodeJSON(req Request, v any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return accounts.E(accounts.CodeInvalid, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// noBody refuses a body on a route that takes none (DELETE).
+func noBody(req Request, hint string) error {
+	if len(strings.TrimSpace(req.Body)) > 0 {
+		return accounts.E(accounts.CodeInvalid, "this route takes no request body; %s", hint)
+	}
+	return nil
+}
+
+// header returns a request header; API Gateway lower-cases names (payload
+// 2.0), other callers may not.
+func header(req Request, name string) string {
+	v, _ := lookupHeader(req, name)
+	return v
+}
+
+func lookupHeader(req Request, name string) (string, bool) {
+	if v, ok := req.Headers[name]; ok {
+		return v, true
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// knownParams refuses query parameters a route does not know, so that a
+// typo is not silently ignored.
+func knownParams(p map[string]string, known ...string) error {
+	for k := range p {
+		if !slices.Contains(known, k) {
+			return accounts.FieldError(k, "unknown query parameter %q (known: %s)", accounts.Truncate(k, 40), strings.Join(known, ", "))
+		}
 	}
 	return nil
 }

@@ -3,12 +3,14 @@ package apigw
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 )
 
+// createUserRequest leaves the lists nil when they are absent (or null) and
+// empty when they are [], which is how the domain tells "copy them from
+// copySettingsFrom" from "none".
 type createUserRequest struct {
 	Username           string   `json:"username"`
 	Password           string   `json:"password"`
@@ -42,11 +44,12 @@ func (a *API) CreateUser(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{http.StatusCreated, createUserResponse{User: viewOf(out.User), GeneratedPassword: out.GeneratedPassword}}, nil
+		return reply{status: http.StatusCreated, body: createUserResponse{User: viewOf(out.User), GeneratedPassword: out.GeneratedPassword}}, nil
 	})
 }
 
-// GetUser is GET /v1/admin/users/{id}.
+// GetUser is GET /v1/admin/users/{id}. The ETag is the user's version, to
+// send back in If-Match when editing.
 func (a *API) GetUser(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
 		c, err := caller(req)
@@ -57,7 +60,7 @@ func (a *API) GetUser(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{http.StatusOK, viewOf(u)}, nil
+		return reply{status: http.StatusOK, body: viewOf(u), header: etag(u.Version)}, nil
 	})
 }
 
@@ -66,7 +69,7 @@ type listUsersResponse struct {
 	NextCursor string     `json:"nextCursor,omitempty"`
 }
 
-var listParams = []string{"limit", "cursor", "role", "noRole", "status", "prefix"}
+var listParams = []string{"limit", "cursor", "role", "noRole", "status", "prefix", "email", "barcode", "primaryId"}
 
 // ListUsers is GET /v1/admin/users.
 func (a *API) ListUsers(ctx context.Context, req Request) (Response, error) {
@@ -87,17 +90,18 @@ func (a *API) ListUsers(ctx context.Context, req Request) (Response, error) {
 		for i, u := range page.Users {
 			out.Users[i] = viewOf(u)
 		}
-		return reply{http.StatusOK, out}, nil
+		return reply{status: http.StatusOK, body: out}, nil
 	})
 }
 
 func listQuery(p map[string]string) (accounts.UserQuery, error) {
-	for k := range p {
-		if !slices.Contains(listParams, k) {
-			return accounts.UserQuery{}, accounts.FieldError(k, "unknown query parameter %q (known: limit, cursor, role, noRole, status, prefix)", accounts.Truncate(k, 40))
-		}
+	if err := knownParams(p, listParams...); err != nil {
+		return accounts.UserQuery{}, err
 	}
-	q := accounts.UserQuery{Cursor: p["cursor"], Role: p["role"], Status: accounts.Status(p["status"]), Prefix: p["prefix"]}
+	q := accounts.UserQuery{
+		Cursor: p["cursor"], Role: p["role"], Status: accounts.Status(p["status"]), Prefix: p["prefix"],
+		Email: p["email"], Barcode: p["barcode"], PrimaryID: p["primaryId"],
+	}
 	if v := p["limit"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

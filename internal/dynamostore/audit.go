@@ -51,28 +51,35 @@ func (st *Store) auditPut(e *accounts.AuditEvent) []ddb.TransactWriteItem {
 
 // auditCursor resumes a listing: the month being walked (for the
 // tenant-wide listing) and the last key returned, bound to the query.
+//
+// The cursor also carries the time window of the first page: a listing
+// without an explicit end runs up to "now" as of its first page, so later
+// events do not shift its pages.
 type auditCursor struct {
 	Q     string            `json:"q"`
+	From  int64             `json:"f"`
+	To    int64             `json:"t"`
 	Month string            `json:"m,omitempty"`
 	Key   map[string]string `json:"k,omitempty"`
 }
 
 func auditQueryHash(tenantID string, q accounts.AuditQuery) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%d\x00%d", tenantID, q.ActorID, q.TargetID, q.Action, q.From.UnixNano(), q.To.UnixNano()))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s", tenantID, q.ActorID, q.TargetID, q.Action))
 	return hex.EncodeToString(sum[:8])
 }
 
 // ListAudit pages through a tenant's trail, newest first: by target or actor
 // through their index, otherwise month by month backwards.
 func (st *Store) ListAudit(ctx context.Context, tenantID string, q accounts.AuditQuery) (accounts.AuditPage, error) {
-	cur := auditCursor{Q: auditQueryHash(tenantID, q)}
+	cur := auditCursor{Q: auditQueryHash(tenantID, q), From: q.From.UnixNano(), To: q.To.UnixNano()}
 	if q.Cursor != "" {
 		data, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		var c auditCursor
-		if err != nil || len(data) > 4096 || json.Unmarshal(data, &c) != nil || c.Q != cur.Q || !cursorKeyOK(tenantID, c.Key) {
+		if err != nil || len(data) > 4096 || json.Unmarshal(data, &c) != nil || c.Q != cur.Q || !cursorKeyOK(tenantID, c.Key) || c.From > c.To {
 			return accounts.AuditPage{}, accounts.FieldError("cursor", "cursor is not valid for this listing; start again without it")
 		}
 		cur = c
+		q.From, q.To = time.Unix(0, c.From).UTC(), time.Unix(0, c.To).UTC()
 	}
 	values := map[string]av{":from": s(q.From.UTC().Format(auditTime)), ":to": s(q.To.UTC().Format(auditTime) + "#~")}
 	in := &dynamodb.QueryInput{TableName: st.tableName(), ScanIndexForward: aws.Bool(false), ExpressionAttributeValues: values}

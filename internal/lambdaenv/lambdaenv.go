@@ -1,6 +1,6 @@
 // Package lambdaenv reads a function's environment once, at init: the table,
-// the log level, session lifetimes, hashing parameters and the AWS SDK
-// configuration. The same code runs on AWS and in the local stack, where the
+// the log level, session lifetimes, hashing parameters, the mail sender and
+// reset page, and the AWS SDK configuration. The same code runs on AWS and in the local stack, where the
 // SDK's own AWS_ENDPOINT_URL_<SERVICE> variables point it at local services.
 package lambdaenv
 
@@ -8,7 +8,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,8 +26,13 @@ type Env struct {
 	TableName string
 	Logger    *slog.Logger
 	Argon2    passhash.Params
-	Accounts  accounts.Config
+	Accounts  accounts.Config // Accounts.ResetPageURL is RESET_PAGE_URL
 	AWS       aws.Config
+	// MailFrom is the SES-verified address notices are sent from
+	// (MAIL_FROM); only functions that send mail use it.
+	MailFrom string
+	// ResetPageURL is the page an e-mailed reset link opens (RESET_PAGE_URL).
+	ResetPageURL string
 }
 
 // Load reads the environment through getenv.
@@ -44,6 +51,11 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 	if e.Accounts.SessionIdleTTL, err = duration(getenv, "SESSION_IDLE_TTL"); err != nil {
 		return e, err
 	}
+	e.MailFrom = strings.TrimSpace(getenv("MAIL_FROM"))
+	if e.ResetPageURL, err = resetPageURL(getenv("RESET_PAGE_URL")); err != nil {
+		return e, err
+	}
+	e.Accounts.ResetPageURL = e.ResetPageURL
 	if e.AWS, err = config.LoadDefaultConfig(ctx); err != nil {
 		return e, fmt.Errorf("aws config: %w", err)
 	}
@@ -60,6 +72,21 @@ func duration(getenv func(string) string, name string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q is not a positive duration such as 30m or 12h", name, v)
 	}
 	return d, nil
+}
+
+// resetPageURL checks the reset page: an absolute http(s) URL without a
+// fragment, since the token is appended as "#token=…". Empty is allowed (no
+// function that sends links runs without it in the template).
+func resetPageURL(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || strings.Contains(v, "#") {
+		return "", fmt.Errorf("RESET_PAGE_URL=%q is not an absolute http(s) URL without a fragment", v)
+	}
+	return v, nil
 }
 
 // MustLoad is Load for a function's init: a bad environment is a deployment

@@ -59,11 +59,12 @@ type Stack struct {
 	OutboxURL              string
 	GeneratedAdminPassword string
 
-	ddb     *ddblocal.Server
-	lambdas *lambdalocal.Service
-	http    *http.Server
-	done    chan struct{}
-	log     *slog.Logger
+	ddb      *ddblocal.Server
+	lambdas  *lambdalocal.Service
+	listener net.Listener
+	http     *http.Server
+	done     chan struct{}
+	log      *slog.Logger
 }
 
 // Info is what stack.json holds, for scripts and the staff CLI.
@@ -162,17 +163,37 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.APIPort)))
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API: %w", err)
+	}
+	st.APIURL = "http://" + ln.Addr().String()
+	st.OutboxURL = st.APIURL + "/_local/mail"
+	// Until Serve, connections wait in the listen queue; on an error path
+	// Close shuts the listener.
+	st.listener = ln
+	outboxDir := filepath.Join(cfg.DataDir, "outbox")
+
 	fns, err := tpl.Functions(map[string]string{"AccountsTable": TableName})
 	if err != nil {
 		return nil, err
 	}
 	configs := make([]lambdalocal.FunctionConfig, 0, len(fns))
 	for _, f := range fns {
-		env := map[string]string{
-			"AWS_ENDPOINT_URL_DYNAMODB": st.ddb.Endpoint,
-			"AWS_ACCESS_KEY_ID":         "local", "AWS_SECRET_ACCESS_KEY": "local",
-		}
+		env := map[string]string{}
 		for k, v := range f.Env {
+			env[k] = v
+		}
+		// What differs locally: the endpoints of the local services and the
+		// page reset links open. Everything else is the template's.
+		for k, v := range map[string]string{
+			"AWS_ENDPOINT_URL_DYNAMODB": st.ddb.Endpoint,
+			"AWS_ENDPOINT_URL_SES":      st.APIURL + "/_local/ses",
+			"AWS_ACCESS_KEY_ID":         "local",
+			"AWS_SECRET_ACCESS_KEY":     "local",
+			"MAIL_FROM":                 "no-reply@libaccounts.local",
+			"RESET_PAGE_URL":            st.APIURL + "/_local/reset",
+		} {
 			env[k] = v
 		}
 		for k, v := range cfg.FunctionEnv {
@@ -199,17 +220,18 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.APIPort)))
-	if err != nil {
-		return nil, fmt.Errorf("listen for the API: %w", err)
-	}
-	st.APIURL = "http://" + ln.Addr().String()
-	st.OutboxURL = st.APIURL + "/_local/mail"
 	mux := http.NewServeMux()
-	outbox := &outbox{dir: filepath.Join(cfg.DataDir, "outbox")}
-	mux.Handle("GET /_local/mail", outbox)
+	box := &outbox{dir: outboxDir}
+	mux.Handle("GET /_local/mail", box)
+	mux.Handle("GET /_local/mail/{id}", box)
+	// The SDK posts to the endpoint's path exactly as configured.
+	ses := newSES(outboxDir)
+	mux.Handle("POST /_local/ses", ses)
+	mux.Handle("POST /_local/ses/", ses)
+	mux.HandleFunc("GET /_local/reset", resetPage)
 	mux.Handle("/", gw)
 	st.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	st.listener = nil // the server owns it now
 	go func() {
 		defer close(st.done)
 		if err := st.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -233,6 +255,10 @@ func (st *Stack) Close() {
 		cancel()
 		<-st.done
 		st.http = nil
+	}
+	if st.listener != nil {
+		_ = st.listener.Close() // Start failed before serving
+		st.listener = nil
 	}
 	if st.lambdas != nil {
 		_ = st.lambdas.Close()

@@ -109,12 +109,13 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		eml []byte
 		err error
 	)
-	messageID := newSESMessageID(h.now())
+	now := h.now()
+	messageID := newSESMessageID(now)
 	switch action {
 	case "SendRawEmail":
 		eml, err = rawEmail(r.PostForm)
 	case "SendEmail":
-		eml, err = simpleEmail(r.PostForm, messageID, h.now())
+		eml, err = simpleEmail(r.PostForm, messageID, now)
 	default:
 		writeSESError(w, requestID, sesSender("InvalidAction", "the action %s is not valid for this web service", strconv.Quote(action)))
 		return
@@ -127,7 +128,7 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeSESError(w, requestID, f)
 		return
 	}
-	if err := h.store(messageID, eml); err != nil {
+	if err := h.store(now, messageID, eml); err != nil {
 		writeSESError(w, requestID, &sesFault{status: http.StatusInternalServerError, code: "InternalFailure", message: "the local SES could not store the message"})
 		return
 	}
@@ -136,7 +137,7 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // store writes eml into the outbox atomically: readers see a whole file or
 // none.
-func (h *sesHandler) store(messageID string, eml []byte) (err error) {
+func (h *sesHandler) store(now time.Time, messageID string, eml []byte) (err error) {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func (h *sesHandler) store(messageID string, eml []byte) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	name := h.now().UTC().Format(outboxTimeLayout) + "-" + messageID + ".eml"
+	name := now.UTC().Format(outboxTimeLayout) + "-" + messageID + ".eml"
 	return os.Rename(f.Name(), filepath.Join(h.dir, name))
 }
 
@@ -339,13 +340,6 @@ func writeQP(w io.Writer, s string) error {
 // encodeHeader returns s as a header value: as is when it is printable ASCII,
 // else as folded RFC 2047 Q-encoded words.
 func encodeHeader(s string) string {
-	plain := !strings.Contains(s, "=?")
-	for i := 0; i < len(s) && plain; i++ {
-		plain = s[i] >= ' ' && s[i] <= '~'
-	}
-	if plain {
-		return s
-	}
 	return strings.ReplaceAll(mime.QEncoding.Encode("utf-8", s), "?= =?", "?=\r\n =?")
 }
 

@@ -79,6 +79,8 @@ type wantFunction struct {
 	memoryMB   int
 	actions    []string
 	index      bool // queries a secondary index, so needs the index ARN
+	ses        bool // sends mail: ses:SendRawEmail on the one identity
+	timeoutSec int  // 0: the Globals' 10 s
 }
 
 var wantFunctions = []wantFunction{
@@ -98,6 +100,39 @@ var wantFunctions = []wantFunction{
 		actions: []string{"BatchGetItem", "GetItem", "Query"}, index: true},
 	{dir: "functions/admin-users-get", method: "GET", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/admin-users-update", method: "PATCH", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"}},
+	{dir: "functions/admin-users-password", method: "POST", path: "/v1/admin/users/{id}/password", authorized: true, memoryMB: 1024,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}, ses: true},
+	{dir: "functions/auth-password-reset", method: "POST", path: "/v1/auth/password-reset", memoryMB: 1024,
+		actions: []string{"GetItem", "DeleteItem", "UpdateItem", "Query", "BatchWriteItem"}},
+	{dir: "functions/admin-users-deactivate", method: "POST", path: "/v1/admin/users/{id}/deactivate", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}},
+	{dir: "functions/admin-users-reactivate", method: "POST", path: "/v1/admin/users/{id}/reactivate", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem"}},
+	{dir: "functions/admin-users-delete", method: "DELETE", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}},
+	{dir: "functions/admin-users-bulk", method: "POST", path: "/v1/admin/users:bulk", authorized: true, memoryMB: 256, timeoutSec: 29,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}},
+	{dir: "functions/admin-usernames-suggest", method: "POST", path: "/v1/admin/usernames:suggest", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/admin-settings-get", method: "GET", path: "/v1/admin/settings", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/admin-settings-update", method: "PATCH", path: "/v1/admin/settings", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem"}},
+	{dir: "functions/admin-audit-list", method: "GET", path: "/v1/admin/audit", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}, index: true},
+}
+
+func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
+	// Every function that checks a session token (the authorizer and every
+	// authorized route) reads session and user with a strongly consistent
+	// BatchGetItem; the public routes have no session to read.
+	for _, w := range wantFunctions {
+		if (w.authorized || w.method == "") != slices.Contains(w.actions, "BatchGetItem") {
+			t.Errorf("%s: authorized=%v but BatchGetItem granted=%v", w.dir, w.authorized, slices.Contains(w.actions, "BatchGetItem"))
+		}
+	}
 }
 
 func TestGlobals(t *testing.T) {
@@ -140,6 +175,14 @@ func TestFunctionEnvironment(t *testing.T) {
 		"ARGON2_MEMORY_KIB":    "19456",
 		"ARGON2_TIME":          "2",
 		"ARGON2_THREADS":       "1",
+		"MAIL_FROM":            "no-reply@example.org",
+		"RESET_PAGE_URL":       "https://accounts.example.org/reset-password",
+	}
+	timeouts := map[string]time.Duration{}
+	for _, w := range wantFunctions {
+		if w.timeoutSec != 0 {
+			timeouts[w.dir] = time.Duration(w.timeoutSec) * time.Second
+		}
 	}
 	for _, f := range fns {
 		for k, v := range want {
@@ -147,8 +190,16 @@ func TestFunctionEnvironment(t *testing.T) {
 				t.Errorf("%s: Env[%s] = %q, want %q", f.LogicalID, k, f.Env[k], v)
 			}
 		}
-		if f.Timeout != 10*time.Second {
-			t.Errorf("%s: Timeout = %v, want 10s", f.LogicalID, f.Timeout)
+		wantTimeout, ok := timeouts[f.Dir]
+		if !ok {
+			wantTimeout = 10 * time.Second
+		}
+		if f.Timeout != wantTimeout {
+			t.Errorf("%s: Timeout = %v, want %v", f.LogicalID, f.Timeout, wantTimeout)
+		}
+		// API Gateway (HTTP API) gives up on an integration after 30 s.
+		if f.Timeout >= 30*time.Second {
+			t.Errorf("%s: Timeout = %v, beyond API Gateway's 30 s", f.LogicalID, f.Timeout)
 		}
 	}
 
@@ -184,7 +235,8 @@ func TestParameters(t *testing.T) {
 	// it otherwise).
 	params := samtemplate.CFN(loadTemplate(t)).Parameters
 	want := []string{"LogLevel", "SessionAbsoluteTTL", "SessionIdleTTL", "Argon2MemoryKiB",
-		"Argon2Time", "Argon2Threads", "CorsAllowOrigin", "TableDeletionProtection"}
+		"Argon2Time", "Argon2Threads", "CorsAllowOrigin", "TableDeletionProtection",
+		"MailFrom", "MailIdentity", "ResetPageUrl"}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
 			p, ok := params[name]
@@ -243,7 +295,8 @@ func TestPasswordHashingFunctionsHaveMemory(t *testing.T) {
 	// Argon2id with 19 MiB needs the memory and, on Lambda, the CPU that
 	// comes with it; at 256 MB a login would take seconds.
 	byDir := functionsByDir(t, loadTemplate(t))
-	for _, dir := range []string{"functions/auth-login", "functions/me-password", "functions/admin-users-create"} {
+	for _, dir := range []string{"functions/auth-login", "functions/me-password", "functions/admin-users-create",
+		"functions/admin-users-password", "functions/auth-password-reset"} {
 		if f := byDir[dir]; f.MemoryMB < 1024 {
 			t.Errorf("%s: MemoryMB = %d, want >= 1024", dir, f.MemoryMB)
 		}
@@ -359,7 +412,8 @@ func strList(tb testing.TB, v any) []string {
 func TestPoliciesLeastPrivilege(t *testing.T) {
 	// Each function may do exactly what its design needs, on this table
 	// only: no wildcard actions, no "*" resources, and the index ARN only
-	// where an index is queried.
+	// where an index is queried. The one exception to "DynamoDB on this
+	// table" is sending mail, checked by sesStatementOK.
 	const tableArn = "${AccountsTable.Arn}"
 	const indexArn = "${AccountsTable.Arn}/index/*"
 	cfn := samtemplate.CFN(loadTemplate(t))
@@ -371,6 +425,7 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 				t.Fatalf("no %s", id)
 			}
 			var actions, resources []string
+			sesStatements := 0
 			for _, s := range statements(t, f) {
 				if s["Effect"] != "Allow" {
 					continue
@@ -380,6 +435,14 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 				}
 				if _, ok := s["NotResource"]; ok {
 					t.Errorf("NotResource grants everything else")
+				}
+				if acts := strList(t, s["Action"]); len(acts) > 0 && strings.HasPrefix(acts[0], "ses:") {
+					sesStatements++
+					sesStatementOK(t, s)
+					continue
+				}
+				if _, ok := s["Condition"]; ok {
+					t.Errorf("unexpected Condition on a DynamoDB statement")
 				}
 				for _, a := range strList(t, s["Action"]) {
 					if strings.Contains(a, "*") {
@@ -397,6 +460,9 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 					resources = append(resources, r)
 				}
 			}
+			if want := map[bool]int{true: 1, false: 0}[w.ses]; sesStatements != want {
+				t.Errorf("%d SES statements, want %d", sesStatements, want)
+			}
 			sort.Strings(actions)
 			want := slices.Clone(w.actions)
 			sort.Strings(want)
@@ -412,7 +478,56 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			if w.index && !slices.Contains(w.actions, "Query") {
 				t.Errorf("index ARN without Query is useless")
 			}
+			// TransactWriteItems is authorised per item: without the item
+			// actions it can do nothing, and they are granted only with it
+			// or for direct calls the design lists.
+			if slices.Contains(w.actions, "TransactWriteItems") && !slices.ContainsFunc(w.actions, func(a string) bool {
+				return a == "PutItem" || a == "UpdateItem" || a == "DeleteItem" || a == "ConditionCheckItem"
+			}) {
+				t.Errorf("TransactWriteItems without any per-item action")
+			}
 		})
+	}
+}
+
+// sesStatementOK holds the mail statement to one action on the one verified
+// identity (no wildcard), and to the configured sender address. The template
+// writes the ARN with !Sub of the pseudo parameters and MailIdentity, which
+// load as the local stand-ins and the parameter's Default.
+func sesStatementOK(tb testing.TB, s map[string]any) {
+	tb.Helper()
+	if acts := strList(tb, s["Action"]); !slices.Equal(acts, []string{"ses:SendRawEmail"}) {
+		tb.Errorf("SES actions = %v, want only ses:SendRawEmail", acts)
+	}
+	const identity = "arn:aws:ses:us-east-1:123456789012:identity/example.org"
+	if res := strList(tb, s["Resource"]); !slices.Equal(res, []string{identity}) {
+		tb.Errorf("SES resources = %v, want [%s]", res, identity)
+	}
+	for _, r := range strList(tb, s["Resource"]) {
+		if strings.Contains(r, "*") {
+			tb.Errorf("wildcard SES resource %q", r)
+		}
+	}
+	cond, _ := s["Condition"].(map[string]any)
+	eq, _ := cond["StringEquals"].(map[string]any)
+	if len(cond) != 1 || len(eq) != 1 || eq["ses:FromAddress"] != "no-reply@example.org" {
+		tb.Errorf("SES Condition = %v, want StringEquals ses:FromAddress = MailFrom", s["Condition"])
+	}
+}
+
+func TestOnlyTheMailingFunctionMayMail(t *testing.T) {
+	// Sending mail (and so the sender address) is one function's business.
+	n := 0
+	for _, w := range wantFunctions {
+		if w.ses {
+			n++
+			if w.dir != "functions/admin-users-password" {
+				t.Errorf("%s may send mail", w.dir)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d functions may send mail, want 1", n)
 	}
 }
 
@@ -557,6 +672,10 @@ func TestThrottlingAndCors(t *testing.T) {
 		if !slices.Contains(c.AllowHeaders, h) {
 			t.Errorf("AllowHeaders %v lacks %s", c.AllowHeaders, h)
 		}
+	}
+	// A script must be able to read the ETag it sends back in If-Match.
+	if !slices.Contains(c.ExposeHeaders, "etag") {
+		t.Errorf("ExposeHeaders %v lacks etag", c.ExposeHeaders)
 	}
 	if deref(c.MaxAge) != 600 {
 		t.Errorf("MaxAge = %v, want 600", deref(c.MaxAge))
@@ -708,7 +827,8 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	// Routes() lists every route once, sorted, and only login is public.
+	// Routes() lists every route once, sorted, and only login and
+	// completing a reset link are public.
 	routes := loadTemplate(t).Routes()
 	var public []string
 	seen := map[string]bool{}
@@ -725,18 +845,20 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("routes not sorted at %s", key)
 		}
 	}
-	if !slices.Equal(public, []string{"POST /v1/auth/login"}) {
-		t.Errorf("public routes = %v, want only POST /v1/auth/login", public)
+	if want := []string{"POST /v1/auth/login", "POST /v1/auth/password-reset"}; !slices.Equal(public, want) {
+		t.Errorf("public routes = %v, want only %v", public, want)
 	}
-	if len(routes) != 7 {
-		t.Errorf("%d routes, want 7", len(routes))
+	if len(routes) != 18 {
+		t.Errorf("%d routes, want 18", len(routes))
 	}
 }
 
 // openAPIDoc is the part of docs/openapi.yaml the drift check reads.
 type openAPIDoc struct {
-	Security []map[string][]string                  `yaml:"security"`
-	Paths    map[string]map[string]openAPIOperation `yaml:"paths"`
+	Security []map[string][]string `yaml:"security"`
+	// Path items also hold "parameters" (a list) and "summary", so an
+	// operation is decoded only once its key is known to be a method.
+	Paths map[string]map[string]yaml.Node `yaml:"paths"`
 }
 
 type openAPIOperation struct {
@@ -758,9 +880,13 @@ func TestOpenAPIMatchesTemplate(t *testing.T) {
 	httpMethods := map[string]bool{"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true, "patch": true, "trace": true}
 	documented := map[string]bool{} // "METHOD path" -> needs auth
 	for p, ops := range doc.Paths {
-		for m, op := range ops {
+		for m, node := range ops {
 			if !httpMethods[m] {
 				continue // "parameters", "summary", ...
+			}
+			var op openAPIOperation
+			if err := node.Decode(&op); err != nil {
+				t.Fatalf("docs/openapi.yaml: %s %s: %v", m, p, err)
 			}
 			sec := doc.Security
 			if op.Security != nil {

@@ -13,12 +13,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime"
 	"mime/quotedprintable"
 	"net/mail"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -166,6 +166,9 @@ func (m *Mailer) build(msg accounts.Message, now time.Time) ([]byte, error) {
 	if hasLineBreak(msg.SenderName) {
 		return nil, accounts.FieldError("senderName", "the sender name must not contain line breaks")
 	}
+	if strings.IndexFunc(msg.SenderName, unicode.IsControl) >= 0 {
+		return nil, accounts.FieldError("senderName", "the sender name must not contain control characters")
+	}
 	if hasLineBreak(msg.Subject) {
 		return nil, accounts.FieldError("subject", "the subject must not contain line breaks")
 	}
@@ -194,6 +197,11 @@ func (m *Mailer) build(msg accounts.Message, now time.Time) ([]byte, error) {
 		// or B-encoding when the name holds characters (quotes, parentheses,
 		// commas...) that an encoded word in a phrase may not carry.
 		from = (&mail.Address{Name: msg.SenderName, Address: m.from}).String()
+		if !printableASCII(msg.SenderName) {
+			// Encoded words hold no spaces: fold between them, and before
+			// the address, to keep a long name's line under 998.
+			from = fold(len("From: "), strings.Split(from, " "))
+		}
 	}
 	header("From", from)
 	header("To", msg.To)
@@ -219,13 +227,46 @@ func (m *Mailer) build(msg accounts.Message, now time.Time) ([]byte, error) {
 
 // subject returns the Subject header's value: plain ASCII as is, folded at
 // single spaces; anything else (non-ASCII, runs of spaces, a literal "=?",
-// an unbreakable run) as folded RFC 2047 Q-encoded words. Either way a reader that
-// unfolds and decodes gets exactly the original text back.
+// an unbreakable run) as RFC 2047 Q-encoded words, one line each at most 78
+// characters. Either way a reader that unfolds and decodes gets exactly the
+// original text back.
 func subject(s string) string {
 	if printableASCII(s) && len(s) <= 900 && !strings.Contains(s, "=?") && s == strings.TrimSpace(s) && !strings.Contains(s, "  ") {
 		return fold(len("Subject: "), strings.Split(s, " "))
 	}
-	return fold(len("Subject: "), strings.Split(mime.QEncoding.Encode("utf-8", s), " "))
+	return fold(len("Subject: "), qWords(s, 78-len("Subject: ")))
+}
+
+// qWords encodes s as RFC 2047 "Q" encoded words of at most size characters,
+// split between characters (never inside one). Unlike mime.QEncoding it
+// always encodes, and it leaves literal only what RFC 2047 section 5(3)
+// allows anywhere, so words can be placed side by side and decode to s.
+func qWords(s string, size int) []string {
+	const prefix, suffix = "=?utf-8?q?", "?="
+	var (
+		words []string
+		cur   strings.Builder
+		buf   [utf8.UTFMax]byte
+	)
+	for _, r := range s {
+		var enc strings.Builder
+		for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+			switch {
+			case c == ' ':
+				enc.WriteByte('_')
+			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("!*+-/", c) >= 0:
+				enc.WriteByte(c)
+			default:
+				fmt.Fprintf(&enc, "=%02X", c)
+			}
+		}
+		if cur.Len() > 0 && len(prefix)+cur.Len()+enc.Len()+len(suffix) > size {
+			words = append(words, prefix+cur.String()+suffix)
+			cur.Reset()
+		}
+		cur.WriteString(enc.String())
+	}
+	return append(words, prefix+cur.String()+suffix)
 }
 
 // fold joins words with single spaces, or with a line fold (CRLF SP) where a

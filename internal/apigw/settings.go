@@ -1,0 +1,121 @@
+package apigw
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+)
+
+type passwordPolicyView struct {
+	MinLength int `json:"minLength"`
+}
+
+// settingsView is a tenant's settings as staff see them.
+type settingsView struct {
+	Tenant                   string             `json:"tenant"`
+	Name                     string             `json:"name"`
+	PasswordPolicy           passwordPolicyView `json:"passwordPolicy"`
+	UsernameFormat           string             `json:"usernameFormat"`
+	UsernameFormatExample    string             `json:"usernameFormatExample,omitempty"`
+	StaffPasswordsMustChange bool               `json:"staffPasswordsMustChange"`
+	ResetLinkTTL             string             `json:"resetLinkTtl"`
+	SenderName               string             `json:"senderName"`
+	Version                  int64              `json:"version"`
+}
+
+func settingsOf(t accounts.Tenant) settingsView {
+	v := settingsView{
+		Tenant: t.ID, Name: t.Name,
+		PasswordPolicy:           passwordPolicyView{MinLength: t.Settings.PasswordPolicy.MinLength},
+		UsernameFormat:           string(t.Settings.UsernameFormat),
+		StaffPasswordsMustChange: t.Settings.StaffPasswordsMustChange,
+		ResetLinkTTL:             shortDuration(time.Duration(t.Settings.ResetLinkTTL)),
+		SenderName:               t.Settings.SenderName,
+		Version:                  t.Version,
+	}
+	if t.Settings.UsernameFormat != "" {
+		v.UsernameFormatExample = t.Settings.UsernameFormat.Example()
+	}
+	return v
+}
+
+// shortDuration writes 24h rather than Go's 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// GetSettings is GET /v1/admin/settings.
+func (a *API) GetSettings(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		t, err := a.svc.Settings(ctx, c)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusOK, body: settingsOf(t), header: etag(t.Version)}, nil
+	})
+}
+
+// settingsPatchRequest changes some settings; absent or null leaves one as
+// it is.
+type settingsPatchRequest struct {
+	Version        *int64 `json:"version"`
+	PasswordPolicy *struct {
+		MinLength *int `json:"minLength"`
+	} `json:"passwordPolicy"`
+	UsernameFormat           *string `json:"usernameFormat"`
+	StaffPasswordsMustChange *bool   `json:"staffPasswordsMustChange"`
+	// ResetLinkTTL is read as a string here so that a bad value is a field
+	// error naming resetLinkTtl.
+	ResetLinkTTL *string `json:"resetLinkTtl"`
+	SenderName   *string `json:"senderName"`
+}
+
+// UpdateSettings is PATCH /v1/admin/settings. The version (If-Match or
+// "version") is optional here: without it the last write wins.
+func (a *API) UpdateSettings(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		var in settingsPatchRequest
+		if err := decodeJSON(req, &in); err != nil {
+			return reply{}, err
+		}
+		version, err := versionOf(req, in.Version)
+		if err != nil {
+			return reply{}, err
+		}
+		patch := accounts.SettingsPatch{UsernameFormat: in.UsernameFormat, StaffPasswordsMustChange: in.StaffPasswordsMustChange, SenderName: in.SenderName}
+		if in.PasswordPolicy != nil {
+			patch.PasswordMinLength = in.PasswordPolicy.MinLength
+		}
+		if in.ResetLinkTTL != nil {
+			d, err := time.ParseDuration(strings.TrimSpace(*in.ResetLinkTTL))
+			if err != nil {
+				return reply{}, accounts.FieldError("resetLinkTtl", "resetLinkTtl must be a duration such as 30m or 24h")
+			}
+			ttl := accounts.Duration(d)
+			patch.ResetLinkTTL = &ttl
+		}
+		t, err := a.svc.UpdateSettings(ctx, c, version, patch)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusOK, body: settingsOf(t), header: etag(t.Version)}, nil
+	})
+}
