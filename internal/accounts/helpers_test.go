@@ -71,6 +71,12 @@ func (f *fixture) service(p passhash.Params) *accounts.Service {
 // serviceWith is the fixture's service with a mailer.
 func (f *fixture) serviceWith(m accounts.Mailer) *accounts.Service { return f.build(fastParams, m) }
 
+func hasherFast() *passhash.Hasher { return passhash.New(fastParams) }
+
+func (f *fixture) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 func (f *fixture) build(p passhash.Params, m accounts.Mailer) *accounts.Service {
 	return accounts.NewService(accounts.Deps{
 		Store: f.store, Hasher: passhash.New(p), Clock: f.clock.Now, Mailer: m,

@@ -14,4 +14,8 @@ type PasswordHasher interface {
 	// DummyVerify costs what a real Verify costs, so that a login for an
 	// unknown username takes as long as one for a known username.
 	DummyVerify(password string)
+	// CheckEncoded reports whether encoded is a hash Verify can use (an
+	// argon2id PHC string or a bcrypt hash with sane parameters), without
+	// the cost of a verification. Imports of migrated hashes use it.
+	CheckEncoded(encoded string) error
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 )
 
@@ -19,6 +20,17 @@ type Config struct {
 	// ResetPageURL is the page an e-mailed reset link opens; the token is
 	// appended as "#token=…".
 	ResetPageURL string
+	// ImportBucket holds uploaded files under imports/<tenant>/.
+	ImportBucket string
+	// RowsPerChunk is how many rows one queue message covers (default 250):
+	// small enough that a worker finishes well inside its timeout, large
+	// enough that a 500,000-row file is 2,000 messages.
+	RowsPerChunk int
+	// UploadURLTTL is how long a pre-signed upload URL works (default 15m).
+	UploadURLTTL time.Duration
+	// ImportWorkers bounds the rows a worker hashes at once (default: the
+	// vCPUs of the function).
+	ImportWorkers int
 }
 
 func (c Config) withDefaults() Config {
@@ -34,6 +46,15 @@ func (c Config) withDefaults() Config {
 	if c.TouchEvery <= 0 {
 		c.TouchEvery = time.Minute
 	}
+	if c.RowsPerChunk <= 0 {
+		c.RowsPerChunk = 250
+	}
+	if c.UploadURLTTL <= 0 {
+		c.UploadURLTTL = 15 * time.Minute
+	}
+	if c.ImportWorkers <= 0 {
+		c.ImportWorkers = runtime.NumCPU()
+	}
 	return c
 }
 
@@ -42,7 +63,9 @@ func (c Config) withDefaults() Config {
 type Deps struct {
 	Store  Store
 	Hasher PasswordHasher
-	Mailer Mailer // nil: no e-mail; the mail options of resets are refused
+	Mailer Mailer     // nil: no e-mail; the mail options of resets are refused
+	Blobs  Blobs      // the import bucket; nil where a function has none
+	Queue  ChunkQueue // the chunk queue; nil where a function has none
 	Clock  func() time.Time
 	Random io.Reader
 	Logger *slog.Logger
@@ -54,6 +77,8 @@ type Service struct {
 	store  Store
 	hasher PasswordHasher
 	mailer Mailer
+	blobs  Blobs
+	queue  ChunkQueue
 	now    func() time.Time
 	rand   io.Reader
 	log    *slog.Logger
@@ -71,7 +96,7 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{store: d.Store, hasher: d.Hasher, mailer: d.Mailer, now: func() time.Time { return d.Clock().UTC() }, rand: d.Random, log: d.Logger, cfg: cfg.withDefaults()}
+	return &Service{store: d.Store, hasher: d.Hasher, mailer: d.Mailer, blobs: d.Blobs, queue: d.Queue, now: func() time.Time { return d.Clock().UTC() }, rand: d.Random, log: d.Logger, cfg: cfg.withDefaults()}
 }
 
 // access is what a call needs of its caller.

@@ -88,6 +88,8 @@ type Store interface {
 	SessionStore
 	ResetTokenStore
 	AuditStore
+	JobStore
+	SetStore
 }
 
 // UserQuery selects users for the staff listing. Email, Barcode and

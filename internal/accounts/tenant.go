@@ -31,6 +31,9 @@ type Settings struct {
 	// StaffPasswordsMustChange makes a password that staff set or
 	// generated a temporary one, to be changed at the next sign-in.
 	StaffPasswordsMustChange bool `json:"staffPasswordsMustChange"`
+	// ImportedPasswordsMustChange does the same for plaintext passwords
+	// that arrive in an import file (not for migrated hashes).
+	ImportedPasswordsMustChange bool `json:"importedPasswordsMustChange"`
 	// ResetLinkTTL is how long an e-mailed reset link works.
 	ResetLinkTTL Duration `json:"resetLinkTtl"`
 	// SenderName is the name notices come from; empty means the library's
@@ -47,9 +50,10 @@ const (
 // DefaultSettings are what a new tenant starts with.
 func DefaultSettings() Settings {
 	return Settings{
-		PasswordPolicy:           DefaultPasswordPolicy(),
-		StaffPasswordsMustChange: true,
-		ResetLinkTTL:             Duration(24 * time.Hour),
+		PasswordPolicy:              DefaultPasswordPolicy(),
+		StaffPasswordsMustChange:    true,
+		ImportedPasswordsMustChange: true,
+		ResetLinkTTL:                Duration(24 * time.Hour),
 	}
 }
 

@@ -46,6 +46,10 @@ type User struct {
 	LastLoginAt        time.Time
 	PasswordChangedAt  time.Time
 	Version            int64 // optimistic locking: bumped on every change
+	// ImportJob and ImportRow name the import row that last wrote the user,
+	// so a redelivered chunk recognises its own work and counts it once.
+	ImportJob string
+	ImportRow int
 }
 
 // HasRole reports whether u holds role.

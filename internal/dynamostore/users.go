@@ -41,6 +41,9 @@ func userItem(u accounts.User) map[string]av {
 	if !u.LockedUntil.IsZero() {
 		item["lockedUntil"] = s(ts(u.LockedUntil))
 	}
+	if u.ImportJob != "" {
+		item["importJob"], item["importRow"] = s(u.ImportJob), n(int64(u.ImportRow))
+	}
 	return item
 }
 
@@ -54,7 +57,8 @@ func userFromItem(m map[string]av) accounts.User {
 		FailedLogins: int(num(m, "failedLogins")), LockedUntil: parseTS(m, "lockedUntil"),
 		CreatedAt: parseTS(m, "createdAt"), UpdatedAt: parseTS(m, "updatedAt"),
 		LastLoginAt: parseTS(m, "lastLoginAt"), PasswordChangedAt: parseTS(m, "passwordChangedAt"),
-		Version: num(m, "version"),
+		Version:   num(m, "version"),
+		ImportJob: str(m, "importJob"), ImportRow: int(num(m, "importRow")),
 	}
 }
 
@@ -223,7 +227,7 @@ func (st *Store) userUpdate(prev, next accounts.User) *ddb.Update {
 	names := map[string]string{}
 	values := map[string]av{":v": n(prev.Version)}
 	for i, a := range userAttributes {
-		if a == "pk" || a == "sk" || loginBookkeeping[a] {
+		if a == "pk" || a == "sk" || loginBookkeeping[a] && !(a == "passwordHash" && next.PasswordHash != prev.PasswordHash) {
 			continue
 		}
 		nk := fmt.Sprintf("#a%d", i)
@@ -252,6 +256,7 @@ var userAttributes = []string{
 	"pk", "sk", "tenant", "id", "username", "usernameKey", "roles", "queues", "cannedMessagePools", "roleCount",
 	"status", "passwordHash", "mustChangePassword", "failedLogins", "version", "createdAt", "updatedAt",
 	"passwordChangedAt", "gsi1pk", "gsi1sk", "email", "gsi2pk", "gsi2sk", "barcode", "primaryId", "lastLoginAt", "lockedUntil",
+	"importJob", "importRow",
 }
 
 // DeleteUser removes the user at u.Version with its guards in one
@@ -277,6 +282,9 @@ func (st *Store) DeleteUser(ctx context.Context, u accounts.User, audit *account
 	}
 	t.add(reasonAudit, st.auditPut(audit)...)
 	if err := st.run(ctx, "delete user "+u.ID, t); err != nil {
+		return err
+	}
+	if err := st.removeFromSets(ctx, u.TenantID, u.ID); err != nil {
 		return err
 	}
 	return st.deletePartition(ctx, userPK(u.TenantID, u.ID), "")

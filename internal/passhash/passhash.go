@@ -209,15 +209,8 @@ func encodePHC(m, t uint32, p uint8, salt, key []byte) string {
 // sane bounds; it wraps ErrMalformedHash and has code internal. A password
 // longer than MaxPasswordBytes never matches and is not an error.
 func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err error) {
-	if len(encoded) > maxEncodedLen {
-		return false, false, malformed("encoding is %d bytes long", len(encoded))
-	}
-	// Only printable ASCII appears in either format; refusing anything else
-	// up front also stops the base64 decoder from skipping \r and \n.
-	for i := 0; i < len(encoded); i++ {
-		if c := encoded[i]; c < 0x21 || c > 0x7e {
-			return false, false, malformed("byte %d is not printable ASCII", i)
-		}
+	if err := checkBytes(encoded); err != nil {
+		return false, false, err
 	}
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
@@ -227,6 +220,38 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 	default:
 		return false, false, malformed("unsupported algorithm")
 	}
+}
+
+// CheckEncoded reports whether encoded is a hash Verify can use, with the
+// same checks Verify makes, but without running the KDF: imports of hashes
+// migrated from other systems are checked row by row with it.
+func (h *Hasher) CheckEncoded(encoded string) error {
+	if err := checkBytes(encoded); err != nil {
+		return err
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		_, err := parseArgon2id(encoded)
+		return err
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		return checkBcrypt(encoded)
+	}
+	return malformed("unsupported algorithm")
+}
+
+// checkBytes bounds the encoding's size and alphabet. Only printable ASCII
+// appears in either format; refusing anything else up front also stops the
+// base64 decoder from skipping \r and \n.
+func checkBytes(encoded string) error {
+	if len(encoded) > maxEncodedLen {
+		return malformed("encoding is %d bytes long", len(encoded))
+	}
+	for i := 0; i < len(encoded); i++ {
+		if c := encoded[i]; c < 0x21 || c > 0x7e {
+			return malformed("byte %d is not printable ASCII", i)
+		}
+	}
+	return nil
 }
 
 func (h *Hasher) verifyArgon2id(password, encoded string) (ok, needsRehash bool, err error) {
@@ -333,22 +358,8 @@ func decodeB64(s string, minLen, maxLen int) ([]byte, error) {
 // checked first, so that only well-formed hashes of bounded cost reach
 // bcrypt. A match always needs a rehash: bcrypt is only read, never written.
 func verifyBcrypt(password, encoded string) (ok, needsRehash bool, err error) {
-	// $2b$CC$ + 22 characters of salt + 31 of hash.
-	if len(encoded) != bcryptLen || encoded[6] != '$' {
-		return false, false, malformed("bcrypt: wrong length or layout")
-	}
-	c1, c2 := encoded[4], encoded[5]
-	if c1 < '0' || c1 > '9' || c2 < '0' || c2 > '9' {
-		return false, false, malformed("bcrypt: cost is not two digits")
-	}
-	cost := int(c1-'0')*10 + int(c2-'0')
-	if cost < bcrypt.MinCost || cost > maxBcryptCost {
-		return false, false, malformed("bcrypt: cost %d out of range %d..%d", cost, bcrypt.MinCost, maxBcryptCost)
-	}
-	for i := 7; i < len(encoded); i++ {
-		if !isBcryptB64(encoded[i]) {
-			return false, false, malformed("bcrypt: invalid character in salt or hash")
-		}
+	if err := checkBcrypt(encoded); err != nil {
+		return false, false, err
 	}
 	if len(password) > MaxPasswordBytes {
 		return false, false, nil
@@ -361,6 +372,28 @@ func verifyBcrypt(password, encoded string) (ok, needsRehash bool, err error) {
 	default:
 		return false, false, malformed("bcrypt: %v", err)
 	}
+}
+
+// checkBcrypt validates a bcrypt hash's layout and cost without running it.
+func checkBcrypt(encoded string) error {
+	// $2b$CC$ + 22 characters of salt + 31 of hash.
+	if len(encoded) != bcryptLen || encoded[6] != '$' {
+		return malformed("bcrypt: wrong length or layout")
+	}
+	c1, c2 := encoded[4], encoded[5]
+	if c1 < '0' || c1 > '9' || c2 < '0' || c2 > '9' {
+		return malformed("bcrypt: cost is not two digits")
+	}
+	cost := int(c1-'0')*10 + int(c2-'0')
+	if cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return malformed("bcrypt: cost %d out of range %d..%d", cost, bcrypt.MinCost, maxBcryptCost)
+	}
+	for i := 7; i < len(encoded); i++ {
+		if !isBcryptB64(encoded[i]) {
+			return malformed("bcrypt: invalid character in salt or hash")
+		}
+	}
+	return nil
 }
 
 func isBcryptB64(c byte) bool {

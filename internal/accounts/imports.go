@@ -1,0 +1,410 @@
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/libaccounts/libaccounts/internal/importcsv"
+)
+
+// StartImportInput is what staff choose before uploading a file.
+type StartImportInput struct {
+	Kind    JobKind
+	Mode    ImportMode
+	DryRun  bool
+	SetName string
+}
+
+// StartedImport is a new job and where to upload its file.
+type StartedImport struct {
+	Job       Job
+	UploadURL string
+	ExpiresAt time.Time
+}
+
+const maxSetName = 100
+
+func (in *StartImportInput) validate() error {
+	if in.Kind == "" {
+		in.Kind = JobUsers
+	}
+	if in.Mode == "" {
+		in.Mode = ModeCreate
+	}
+	if in.Kind != JobUsers && in.Kind != JobSet {
+		return FieldError("kind", "kind must be users or set")
+	}
+	if in.Mode != ModeCreate && in.Mode != ModeUpsert {
+		return FieldError("mode", "mode must be create or upsert")
+	}
+	in.SetName = strings.TrimSpace(in.SetName)
+	switch {
+	case in.Kind == JobSet && in.SetName == "":
+		return FieldError("setName", "a set import needs a setName, e.g. \"User Password Reset (spring run)\"")
+	case in.Kind == JobUsers && in.SetName != "":
+		return FieldError("setName", "setName goes with kind set")
+	case utf8.RuneCountInString(in.SetName) > maxSetName || strings.ContainsFunc(in.SetName, isControl):
+		return FieldError("setName", "setName must be at most %d characters without control characters", maxSetName)
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// StartImport creates a pending job and a short-lived pre-signed URL to
+// upload its file to.
+func (s *Service) StartImport(ctx context.Context, c Caller, in StartImportInput) (StartedImport, error) {
+	p, err := s.principal(ctx, c, accessAdmin)
+	if err != nil {
+		return StartedImport{}, err
+	}
+	if err := in.validate(); err != nil {
+		return StartedImport{}, err
+	}
+	if s.blobs == nil || s.cfg.ImportBucket == "" {
+		return StartedImport{}, E(CodeUnavailable, "imports are not configured for this deployment")
+	}
+	me, err := s.store.GetUser(ctx, p.TenantID, p.UserID)
+	if err != nil {
+		return StartedImport{}, fmt.Errorf("start import: %w", err)
+	}
+	id, err := newUserID(s.rand)
+	if err != nil {
+		return StartedImport{}, Internal(err)
+	}
+	now := s.now()
+	j := Job{
+		TenantID: p.TenantID, ID: id, Kind: in.Kind, Mode: in.Mode, DryRun: in.DryRun, SetName: in.SetName,
+		Status: JobPending, Bucket: s.cfg.ImportBucket, Key: ImportKey(p.TenantID, id),
+		StartedBy: p.UserID, StartedByUsername: p.Username, NotifyEmail: me.Email, CreatedAt: now,
+	}
+	if j.Kind == JobSet {
+		j.SetID = j.ID
+	}
+	if err := s.store.CreateJob(ctx, j); err != nil {
+		return StartedImport{}, fmt.Errorf("create job: %w", err)
+	}
+	u, err := s.blobs.PresignPut(ctx, j.Bucket, j.Key, s.cfg.UploadURLTTL)
+	if err != nil {
+		return StartedImport{}, fmt.Errorf("presign upload for job %s: %w", j.ID, err)
+	}
+	s.log.InfoContext(ctx, "import started", "tenant", j.TenantID, "job", j.ID, "kind", string(j.Kind), "mode", string(j.Mode), "dry_run", j.DryRun, "by", p.UserID)
+	return StartedImport{Job: j, UploadURL: u, ExpiresAt: now.Add(s.cfg.UploadURLTTL)}, nil
+}
+
+// ImportKey is where the file of a job started through the API goes.
+func ImportKey(tenantID, jobID string) string { return "imports/" + tenantID + "/" + jobID + ".csv" }
+
+// importKeyParts splits imports/<tenant>/<name>; the name may hold slashes.
+func importKeyParts(key string) (tenant, name string, ok bool) {
+	rest, found := strings.CutPrefix(key, "imports/")
+	if !found {
+		return "", "", false
+	}
+	tenant, name, ok = strings.Cut(rest, "/")
+	return tenant, name, ok && ValidateTenantID(tenant) == nil && name != ""
+}
+
+// jobIDFor derives the job of a file dropped straight into the bucket from
+// the bucket, key and ETag, so that a repeated S3 event finds the same job
+// and an upload of new content under the same key makes a new one.
+func jobIDFor(bucket, key, etag string) string {
+	sum := sha256.Sum256([]byte(bucket + "\x00" + key + "\x00" + etag))
+	return strings.ToLower(userIDEncoding.EncodeToString(sum[:16]))
+}
+
+// Object metadata a direct drop may carry (x-amz-meta-…).
+const (
+	metaKind      = "kind"
+	metaMode      = "mode"
+	metaDryRun    = "dry-run"
+	metaSetName   = "set-name"
+	metaStartedBy = "started-by"
+)
+
+// IngestObject handles one ObjectCreated event for the import bucket: it
+// finds or creates the job, reads the file once to validate it, count its
+// rows and cut it into chunks, and queues the chunks. It is safe to run
+// twice for the same event. An error asks for a retry.
+func (s *Service) IngestObject(ctx context.Context, bucket, key, etag string, size int64) error {
+	tenantID, name, ok := importKeyParts(key)
+	if !ok {
+		s.log.WarnContext(ctx, "object outside imports/<tenant>/ ignored", "bucket", bucket, "key_prefix", keyPrefix(key))
+		return nil
+	}
+	t, err := s.store.GetTenant(ctx, tenantID)
+	if IsCode(err, CodeNotFound) {
+		s.log.WarnContext(ctx, "import for unknown tenant deleted", "tenant", tenantID)
+		return s.blobs.Delete(ctx, bucket, key)
+	}
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	j, err := s.jobForObject(ctx, t, bucket, key, name, etag)
+	if err != nil {
+		return err
+	}
+	switch j.Status {
+	case JobPending, JobValidating:
+	case JobCancelled:
+		if _, err := s.finishJob(ctx, j, JobCancelled, ""); err != nil {
+			return err
+		}
+		return nil
+	default:
+		// A repeated event for a job that is under way or over.
+		s.log.InfoContext(ctx, "duplicate object event ignored", "tenant", j.TenantID, "job", j.ID, "status", string(j.Status))
+		return nil
+	}
+	j.Status, j.ETag = JobValidating, etag
+	if err := s.store.UpdateJobStatus(ctx, j, JobPending, JobValidating); err != nil {
+		if IsCode(err, CodeConflict) {
+			return nil // another delivery moved it on
+		}
+		return fmt.Errorf("ingest job %s: %w", j.ID, err)
+	}
+	lim := importcsv.DefaultLimits()
+	if size > lim.MaxBytes {
+		return s.refuseFile(ctx, j, fmt.Sprintf("the file is %s, larger than the %s limit; split it into smaller files", humanBytes(size), humanBytes(lim.MaxBytes)))
+	}
+	body, err := s.blobs.Open(ctx, bucket, key, 0, -1)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", j.ID, err)
+	}
+	scan, dups, err := scanWithDuplicates(body, j.Kind, lim, s.cfg.RowsPerChunk)
+	body.Close()
+	var fe *importcsv.FileError
+	if errors.As(err, &fe) {
+		return s.refuseFile(ctx, j, fe.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", j.ID, err)
+	}
+	j.Format, j.Columns, j.Rows, j.ChunksTotal, j.DuplicateRows = string(scan.Header.Format), scan.Header.Columns, scan.Rows, len(scan.Chunks), dups
+	j.StartedAt = s.now()
+	if j.Kind == JobSet {
+		set := Set{TenantID: j.TenantID, ID: j.SetID, Name: j.SetName, JobID: j.ID, Status: "building", CreatedBy: j.StartedBy, CreatedAt: j.StartedAt}
+		if err := s.store.CreateSet(ctx, set); err != nil && !IsCode(err, CodeConflict) {
+			return fmt.Errorf("create set for %s: %w", j.ID, err)
+		}
+	}
+	// Scan results first, then the chunks, then "running": a retry after a
+	// failure anywhere here finds the job still validating and queues the
+	// chunks again (workers count each chunk once).
+	if err := s.store.UpdateJobStatus(ctx, j, JobValidating); err != nil {
+		return fmt.Errorf("record scan of %s: %w", j.ID, err)
+	}
+	tasks := make([]ChunkTask, len(scan.Chunks))
+	for i, c := range scan.Chunks {
+		tasks[i] = ChunkTask{TenantID: j.TenantID, JobID: j.ID, Index: i, Start: c.Start, End: c.End, FirstRow: c.FirstRow, Rows: c.Rows}
+	}
+	if err := s.queue.SendChunks(ctx, tasks); err != nil {
+		return fmt.Errorf("queue chunks of %s: %w", j.ID, err)
+	}
+	j.Status = JobRunning
+	if err := s.store.UpdateJobStatus(ctx, j, JobValidating); err != nil && !IsCode(err, CodeConflict) {
+		return fmt.Errorf("start %s: %w", j.ID, err)
+	}
+	s.log.InfoContext(ctx, "import file accepted", "tenant", j.TenantID, "job", j.ID, "format", j.Format, "rows", j.Rows, "chunks", j.ChunksTotal, "duplicates", len(dups))
+	return nil
+}
+
+func keyPrefix(key string) string {
+	if i := strings.IndexByte(key, '/'); i > 0 {
+		return key[:i]
+	}
+	return ""
+}
+
+// jobForObject returns the job an object belongs to: the API-started job its
+// key names, or a job made for a direct drop from the object's metadata.
+func (s *Service) jobForObject(ctx context.Context, t Tenant, bucket, key, name, etag string) (Job, error) {
+	if id, ok := strings.CutSuffix(name, ".csv"); ok && ValidUserID(id) {
+		j, err := s.store.GetJob(ctx, t.ID, id)
+		if err == nil && j.Key == key {
+			return j, nil
+		}
+		if err != nil && !IsCode(err, CodeNotFound) {
+			return Job{}, fmt.Errorf("ingest: %w", err)
+		}
+	}
+	id := jobIDFor(bucket, key, etag)
+	j, err := s.store.GetJob(ctx, t.ID, id)
+	if err == nil {
+		return j, nil
+	}
+	if !IsCode(err, CodeNotFound) {
+		return Job{}, fmt.Errorf("ingest: %w", err)
+	}
+	info, err := s.blobs.Head(ctx, bucket, key)
+	if err != nil {
+		return Job{}, fmt.Errorf("head %s: %w", key, err)
+	}
+	in := StartImportInput{Kind: JobKind(info.Metadata[metaKind]), Mode: ImportMode(info.Metadata[metaMode]), SetName: info.Metadata[metaSetName]}
+	in.DryRun, _ = strconv.ParseBool(info.Metadata[metaDryRun])
+	j = Job{TenantID: t.ID, ID: id, Bucket: bucket, Key: key, ETag: etag, Status: JobPending, CreatedAt: s.now()}
+	if starter := info.Metadata[metaStartedBy]; starter != "" {
+		if u, err := s.store.GetUserByUsername(ctx, t.ID, UsernameKey(starter)); err == nil && u.IsAdmin() {
+			j.StartedBy, j.StartedByUsername, j.NotifyEmail = u.ID, u.Username, u.Email
+		}
+	}
+	verr := in.validate()
+	j.Kind, j.Mode, j.DryRun, j.SetName = in.Kind, in.Mode, in.DryRun, in.SetName
+	if j.Kind == JobSet {
+		j.SetID = j.ID
+	}
+	if err := s.store.CreateJob(ctx, j); err != nil && !IsCode(err, CodeConflict) {
+		return Job{}, fmt.Errorf("create job for %s: %w", key, err)
+	}
+	if verr != nil {
+		// Metadata we cannot act on fails the job with the reason, rather
+		// than importing with a guess.
+		j.Status = JobValidating
+		if err := s.store.UpdateJobStatus(ctx, j, JobPending); err != nil && !IsCode(err, CodeConflict) {
+			return Job{}, err
+		}
+		return j, s.refuseFile(ctx, j, "object metadata: "+PublicMessage(verr))
+	}
+	return s.store.GetJob(ctx, t.ID, id)
+}
+
+// refuseFile ends a job whose file cannot be imported; nothing of it was.
+func (s *Service) refuseFile(ctx context.Context, j Job, reason string) error {
+	s.log.InfoContext(ctx, "import file refused", "tenant", j.TenantID, "job", j.ID, "reason", reason)
+	_, err := s.finishJob(ctx, j, JobFailed, reason)
+	return err
+}
+
+// scanWithDuplicates scans the file and finds rows that repeat an earlier
+// row's username or ID. It keeps 8 bytes per row, so a 500,000-row file
+// costs 4 MB, whatever the usernames.
+func scanWithDuplicates(r interface{ Read([]byte) (int, error) }, kind JobKind, lim importcsv.Limits, rowsPerChunk int) (importcsv.Scan, map[int]int, error) {
+	seen := map[uint64]int{}
+	dups := map[int]int{}
+	scan, err := importcsv.ScanFileFunc(r, importcsv.Kind(kind), lim, rowsPerChunk, func(row importcsv.Row) error {
+		k := row.Username
+		if kind == JobSet {
+			k = IdentifierKey(row.ID)
+		} else {
+			k = UsernameKey(k)
+		}
+		if k == "" || row.Err != "" {
+			return nil
+		}
+		h := fnv64(k)
+		if first, ok := seen[h]; ok {
+			dups[row.Number] = first
+			if len(dups) > maxDuplicateRows {
+				return &importcsv.FileError{Line: row.Number, Msg: fmt.Sprintf("more than %d rows repeat an earlier username or ID; remove the duplicates and upload again", maxDuplicateRows)}
+			}
+			return nil
+		}
+		seen[h] = row.Number
+		return nil
+	})
+	return scan, dups, err
+}
+
+// maxDuplicateRows bounds the duplicates a job records (they live on the job
+// item).
+const maxDuplicateRows = 5000
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// humanBytes speaks the importcsv limits' units: 1 MB = 1,048,576 bytes.
+func humanBytes(n int64) string {
+	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}
+
+// finishJob ends j once: the first caller records the end, deletes the
+// uploaded file, completes the set and e-mails the notice.
+func (s *Service) finishJob(ctx context.Context, j Job, status JobStatus, reason string) (bool, error) {
+	j.Status, j.Error, j.FinishedAt = status, reason, s.now()
+	done, err := s.store.FinishJob(ctx, j)
+	if err != nil || !done {
+		return false, err
+	}
+	if err := s.blobs.Delete(ctx, j.Bucket, j.Key); err != nil {
+		// The bucket's lifecycle rule removes it within days.
+		s.log.ErrorContext(ctx, "delete finished import file", "tenant", j.TenantID, "job", j.ID, "error", err.Error())
+	}
+	if j.Kind == JobSet && status != JobFailed {
+		set, err := s.store.GetSet(ctx, j.TenantID, j.SetID)
+		if err == nil {
+			set.Status, set.Members = "ready", j.Created
+			if j.DryRun {
+				set.Status = "dry_run"
+			}
+			if err := s.store.UpdateSet(ctx, set); err != nil {
+				s.log.ErrorContext(ctx, "complete set", "tenant", j.TenantID, "set", j.SetID, "error", err.Error())
+			}
+		}
+	}
+	s.log.InfoContext(ctx, "import finished", "tenant", j.TenantID, "job", j.ID, "status", string(status),
+		"rows", j.Rows, "created", j.Created, "updated", j.Updated, "skipped", j.Skipped, "failed", j.Failed)
+	s.notifyJob(ctx, j)
+	return true, nil
+}
+
+func (s *Service) notifyJob(ctx context.Context, j Job) {
+	if s.mailer == nil || j.NotifyEmail == "" {
+		return
+	}
+	t, err := s.store.GetTenant(ctx, j.TenantID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "job notice: tenant", "tenant", j.TenantID, "error", err.Error())
+		return
+	}
+	subject, text := jobNotice(j)
+	if err := s.mailer.Send(ctx, Message{To: j.NotifyEmail, SenderName: t.Sender(), Subject: subject, Text: text, Tag: "job-finished"}); err != nil {
+		s.log.ErrorContext(ctx, "job notice not sent", "tenant", j.TenantID, "job", j.ID, "error", err.Error())
+	}
+}
+
+func jobNotice(j Job) (subject, text string) {
+	what := "Import"
+	if j.Kind == JobSet {
+		what = fmt.Sprintf("Set %q", j.SetName)
+	}
+	if j.DryRun {
+		what += " (dry run)"
+	}
+	var b strings.Builder
+	switch j.Status {
+	case JobFailed:
+		subject = fmt.Sprintf("%s failed: the file was not imported", what)
+		fmt.Fprintf(&b, "The file was refused and nothing was imported:\n\n    %s\n\n", j.Error)
+	case JobCancelled:
+		subject = fmt.Sprintf("%s cancelled", what)
+		fmt.Fprintf(&b, "The job was cancelled. Rows processed before that are listed in the report.\n\n")
+	default:
+		if j.Kind == JobSet {
+			subject = fmt.Sprintf("%s built: %d added, %d not found", what, j.Created, j.Failed)
+		} else {
+			subject = fmt.Sprintf("%s finished: %d created, %d updated, %d failed", what, j.Created, j.Updated, j.Failed)
+		}
+	}
+	if j.Status != JobFailed {
+		if j.Kind == JobSet {
+			fmt.Fprintf(&b, "Rows in file:      %d\nAdded to the set:  %d\nDuplicates:        %d\nNot found/refused: %d\n\n", j.Rows, j.Created, j.Skipped, j.Failed)
+		} else {
+			fmt.Fprintf(&b, "Rows in file: %d\nCreated:      %d\nUpdated:      %d\nSkipped:      %d\nFailed:       %d\n\n", j.Rows, j.Created, j.Updated, j.Skipped, j.Failed)
+		}
+	}
+	fmt.Fprintf(&b, "Job: %s\nReport: GET /v1/admin/imports/%s/report, or: libaccounts jobs report %s\n", j.ID, url.PathEscape(j.ID), j.ID)
+	return subject, b.String()
+}

@@ -1,0 +1,218 @@
+package accounts
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// JobKind says what an import builds: users (seed 000's mass upload) or an
+// itemized set of users (seed 003's "Add Members to Set").
+type JobKind string
+
+const (
+	JobUsers JobKind = "users"
+	JobSet   JobKind = "set"
+)
+
+// ImportMode says what happens to a username that exists already.
+type ImportMode string
+
+const (
+	// ModeCreate skips an existing username ("already exists").
+	ModeCreate ImportMode = "create"
+	// ModeUpsert updates the fields the file gives (the password only when
+	// its cell has a value) and creates the rest.
+	ModeUpsert ImportMode = "upsert"
+)
+
+// JobStatus is where a job is; the last four are final.
+type JobStatus string
+
+const (
+	JobPending             JobStatus = "pending"    // waiting for the file
+	JobValidating          JobStatus = "validating" // the file is being read
+	JobRunning             JobStatus = "running"    // chunks are being imported
+	JobCompleted           JobStatus = "completed"
+	JobCompletedWithErrors JobStatus = "completed_with_errors"
+	JobFailed              JobStatus = "failed" // the file was refused; nothing was imported
+	JobCancelled           JobStatus = "cancelled"
+)
+
+// Final reports whether s is an end state.
+func (s JobStatus) Final() bool {
+	return s == JobCompleted || s == JobCompletedWithErrors || s == JobFailed || s == JobCancelled
+}
+
+// Job is one import: a file, what to do with it, and how far it got.
+type Job struct {
+	TenantID string
+	ID       string
+	Kind     JobKind
+	Mode     ImportMode
+	DryRun   bool
+	SetName  string // for set imports
+	SetID    string // the set being built
+	Status   JobStatus
+	Format   string   // as detected: librarypass, extended or idlist
+	Columns  []string // the file's columns, canonical names in file order
+	// DuplicateRows maps a row that repeats an earlier row's username (or
+	// set ID) to that earlier row; found while the file is scanned.
+	DuplicateRows map[int]int
+	Bucket        string
+	Key           string
+	ETag          string
+	// StartedBy is the staff member who started the job; the notice goes to
+	// NotifyEmail when there is one.
+	StartedBy         string
+	StartedByUsername string
+	NotifyEmail       string
+	Error             string // why the file was refused, for failed jobs
+	Rows              int
+	Created           int // users created, or set members added
+	Updated           int
+	Skipped           int // existing usernames skipped, or duplicate set members
+	Failed            int // rows refused, or IDs not found
+	ChunksTotal       int
+	ChunksDone        int
+	CreatedAt         time.Time
+	StartedAt         time.Time
+	FinishedAt        time.Time
+}
+
+// Percent is how much of the file has been processed.
+func (j Job) Percent() int {
+	switch {
+	case j.Status == JobCompleted || j.Status == JobCompletedWithErrors:
+		return 100
+	case j.ChunksTotal == 0:
+		return 0
+	}
+	return j.ChunksDone * 100 / j.ChunksTotal
+}
+
+// Row outcomes in reports.
+const (
+	OutcomeCreated   = "created"
+	OutcomeUpdated   = "updated"
+	OutcomeSkipped   = "skipped"
+	OutcomeFailed    = "failed"
+	OutcomeAdded     = "added"
+	OutcomeDuplicate = "duplicate"
+	OutcomeNotFound  = "not_found"
+	OutcomeCancelled = "cancelled"
+	// A dry run says what would happen.
+	OutcomeWouldCreate = "would_create"
+	OutcomeWouldUpdate = "would_update"
+	OutcomeWouldAdd    = "would_add"
+)
+
+// RowOutcome is one line of a job's report: never a password or hash.
+type RowOutcome struct {
+	Row     int
+	Subject string // the username or ID the row names
+	Outcome string
+	Reason  string
+}
+
+// ChunkTask is one queue message: a byte range of the uploaded object. It
+// carries no cell of the file, so no password ever sits in a queue.
+type ChunkTask struct {
+	TenantID string `json:"tenant"`
+	JobID    string `json:"job"`
+	Index    int    `json:"chunk"`
+	Start    int64  `json:"start"`
+	End      int64  `json:"end"`
+	FirstRow int    `json:"firstRow"`
+	Rows     int    `json:"rows"`
+}
+
+// ChunkResult is what one chunk did; the store adds it to the job once.
+type ChunkResult struct {
+	Index                             int
+	Created, Updated, Skipped, Failed int
+	Outcomes                          []RowOutcome
+}
+
+// Set is an itemized set of users that later bulk jobs run on.
+type Set struct {
+	TenantID  string
+	ID        string
+	Name      string
+	JobID     string
+	Status    string // building, ready, failed
+	Members   int
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// SetMember is one user of a set.
+type SetMember struct {
+	UserID    string
+	Username  string
+	PrimaryID string
+	Row       int // the file row that added it
+}
+
+// BlobInfo describes an uploaded object.
+type BlobInfo struct {
+	Size     int64
+	ETag     string
+	Metadata map[string]string
+}
+
+// Blobs is the bucket staff drop files into.
+type Blobs interface {
+	// Open reads bytes [start, end) of an object; end < 0 reads to the end.
+	Open(ctx context.Context, bucket, key string, start, end int64) (io.ReadCloser, error)
+	Head(ctx context.Context, bucket, key string) (BlobInfo, error)
+	Delete(ctx context.Context, bucket, key string) error
+	// PresignPut returns a URL that uploads one object for ttl.
+	PresignPut(ctx context.Context, bucket, key string, ttl time.Duration) (string, error)
+	// Put stores a small object, such as a report.
+	Put(ctx context.Context, bucket, key string, body io.Reader, contentType string) error
+	// PresignGet returns a URL that downloads an object for ttl.
+	PresignGet(ctx context.Context, bucket, key string, ttl time.Duration) (string, error)
+}
+
+// ChunkQueue carries chunk tasks to the workers.
+type ChunkQueue interface {
+	SendChunks(ctx context.Context, tasks []ChunkTask) error
+}
+
+// JobStore keeps jobs and their chunk results.
+type JobStore interface {
+	// CreateJob stores a new job; an existing id is a conflict.
+	CreateJob(ctx context.Context, j Job) error
+	GetJob(ctx context.Context, tenantID, id string) (Job, error)
+	ListJobs(ctx context.Context, tenantID string, limit int, cursor string) ([]Job, string, error)
+	// UpdateJobStatus moves a job from one of from to j.Status, storing
+	// the scan results and start time j carries. A job in another status
+	// is a conflict.
+	UpdateJobStatus(ctx context.Context, j Job, from ...JobStatus) error
+	// FinishJob stamps j.FinishedAt, j.Status and j.Error on a job that is
+	// not finished yet; finished reports whether this call did it, so that
+	// the end of a job is acted on once.
+	FinishJob(ctx context.Context, j Job) (finished bool, err error)
+	// CompleteChunk records a chunk's result and adds its counts to the job
+	// once: a chunk already recorded changes nothing and reports first
+	// false. It returns the job as it is after the update.
+	CompleteChunk(ctx context.Context, tenantID, jobID string, r ChunkResult) (Job, bool, error)
+	// ChunkOutcomes returns the recorded outcomes of chunks in order.
+	ChunkOutcomes(ctx context.Context, tenantID, jobID string, fn func([]RowOutcome) error) error
+}
+
+// SetStore keeps sets and their members, spread over several partitions.
+type SetStore interface {
+	CreateSet(ctx context.Context, s Set) error
+	GetSet(ctx context.Context, tenantID, id string) (Set, error)
+	ListSets(ctx context.Context, tenantID string) ([]Set, error)
+	UpdateSet(ctx context.Context, s Set) error
+	// AddSetMember adds m unless the user is a member already. added is
+	// true when this call (or an earlier delivery of the same job row)
+	// added it.
+	AddSetMember(ctx context.Context, tenantID, setID, jobID string, m SetMember) (added bool, err error)
+	ListSetMembers(ctx context.Context, tenantID, setID string, limit int, cursor string) ([]SetMember, string, error)
+	// DeleteSet removes the set and every membership.
+	DeleteSet(ctx context.Context, tenantID, id string) error
+}

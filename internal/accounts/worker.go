@@ -1,0 +1,341 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/libaccounts/libaccounts/internal/importcsv"
+)
+
+// ImportChunk imports one chunk of a job's file. Deliveries are at least
+// once: a chunk already recorded changes nothing, and rows written by an
+// earlier, interrupted delivery are recognised by their import marks and
+// counted as they were then. An error asks for a retry.
+func (s *Service) ImportChunk(ctx context.Context, task ChunkTask) error {
+	j, err := s.store.GetJob(ctx, task.TenantID, task.JobID)
+	if IsCode(err, CodeNotFound) {
+		s.log.WarnContext(ctx, "chunk for unknown job dropped", "tenant", task.TenantID, "job", task.JobID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("chunk %d of %s: %w", task.Index, task.JobID, err)
+	}
+	if !j.FinishedAt.IsZero() {
+		return nil // a late duplicate
+	}
+	result := ChunkResult{Index: task.Index}
+	if j.Status != JobCancelled {
+		if result, err = s.importRows(ctx, j, task); err != nil {
+			return err
+		}
+	}
+	after, first, err := s.store.CompleteChunk(ctx, j.TenantID, j.ID, result)
+	if err != nil {
+		return fmt.Errorf("record chunk %d of %s: %w", task.Index, j.ID, err)
+	}
+	if !first {
+		s.log.InfoContext(ctx, "duplicate chunk ignored", "tenant", j.TenantID, "job", j.ID, "chunk", task.Index)
+	}
+	// The last chunk ends the job; checking on duplicates too means a
+	// worker that died right after recording the last chunk is made good.
+	// A cancelled job drains its chunks the same way and ends with the last.
+	if after.ChunksDone >= after.ChunksTotal && after.ChunksTotal > 0 && after.FinishedAt.IsZero() {
+		status := JobCompleted
+		switch {
+		case after.Status == JobCancelled:
+			status = JobCancelled
+		case after.Failed > 0:
+			status = JobCompletedWithErrors
+		}
+		if _, err := s.finishJob(ctx, after, status, ""); err != nil {
+			return fmt.Errorf("finish %s: %w", j.ID, err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) importRows(ctx context.Context, j Job, task ChunkTask) (ChunkResult, error) {
+	body, err := s.blobs.Open(ctx, j.Bucket, j.Key, task.Start, task.End)
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("read chunk %d of %s: %w", task.Index, j.ID, err)
+	}
+	rows, err := importcsv.ReadChunk(body, importcsv.Header{Format: importcsv.Format(j.Format), Columns: j.Columns},
+		importcsv.Chunk{Start: task.Start, End: task.End, FirstRow: task.FirstRow, Rows: task.Rows})
+	body.Close()
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("parse chunk %d of %s: %w", task.Index, j.ID, err)
+	}
+	t, err := s.store.GetTenant(ctx, j.TenantID)
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("chunk %d of %s: %w", task.Index, j.ID, err)
+	}
+	// Hashing dominates: as many rows at once as the function has vCPUs.
+	outcomes := make([]RowOutcome, len(rows))
+	errs := make([]error, len(rows))
+	sem := make(chan struct{}, s.cfg.ImportWorkers)
+	var wg sync.WaitGroup
+	for i, row := range rows {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if first, dup := j.DuplicateRows[row.Number]; dup {
+				outcomes[i] = duplicateOutcome(j, row, first)
+				return
+			}
+			if j.Kind == JobSet {
+				outcomes[i], errs[i] = s.importSetRow(ctx, j, row)
+			} else {
+				outcomes[i], errs[i] = s.importUserRow(ctx, t, j, row)
+			}
+		}()
+	}
+	wg.Wait()
+	res := ChunkResult{Index: task.Index, Outcomes: outcomes}
+	for i, o := range outcomes {
+		if errs[i] != nil {
+			// A store failure is not the row's fault: retry the chunk.
+			return ChunkResult{}, fmt.Errorf("row %d of %s: %w", rows[i].Number, j.ID, errs[i])
+		}
+		switch o.Outcome {
+		case OutcomeCreated, OutcomeAdded, OutcomeWouldCreate, OutcomeWouldAdd:
+			res.Created++
+		case OutcomeUpdated, OutcomeWouldUpdate:
+			res.Updated++
+		case OutcomeSkipped, OutcomeDuplicate:
+			res.Skipped++
+		default:
+			res.Failed++
+		}
+	}
+	return res, nil
+}
+
+func duplicateOutcome(j Job, row importcsv.Row, first int) RowOutcome {
+	if j.Kind == JobSet {
+		return RowOutcome{Row: row.Number, Subject: row.ID, Outcome: OutcomeDuplicate, Reason: fmt.Sprintf("same ID as row %d", first)}
+	}
+	return RowOutcome{Row: row.Number, Subject: row.Username, Outcome: OutcomeSkipped, Reason: fmt.Sprintf("same username as row %d; only the first is imported", first)}
+}
+
+// rowFailed turns a validation error into the row's reason; messages of
+// coded errors never hold a password.
+func rowFailed(row int, subject string, err error) RowOutcome {
+	msg := PublicMessage(err)
+	if f := PublicField(err); f != "" && f != "password" {
+		msg = f + ": " + msg
+	}
+	return RowOutcome{Row: row, Subject: subject, Outcome: OutcomeFailed, Reason: msg}
+}
+
+// importUserRow creates or updates one user. It returns an error only for
+// failures of the store, which make the chunk retry.
+func (s *Service) importUserRow(ctx context.Context, t Tenant, j Job, row importcsv.Row) (RowOutcome, error) {
+	subject := row.Username
+	if row.Err != "" {
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeFailed, Reason: row.Err}, nil
+	}
+	in := CreateUserInput{Username: row.Username, Email: row.Email, Barcode: row.Barcode, PrimaryID: row.PrimaryID, Roles: row.Roles, Queues: row.Queues, CannedMessagePools: row.CannedMessagePools}
+	u, err := s.newUser(t, in)
+	if err != nil {
+		return rowFailed(row.Number, subject, err), nil
+	}
+	subject = u.Username
+	if err := t.Settings.UsernameFormat.Check("username", u.Username); err != nil {
+		return rowFailed(row.Number, subject, err), nil
+	}
+	switch row.Status {
+	case "", string(StatusActive):
+	case string(StatusInactive):
+		u.Status = StatusInactive
+	default:
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeFailed, Reason: "status must be active or inactive"}, nil
+	}
+	pw, err := s.rowPassword(t, u, row)
+	if err != nil {
+		return rowFailed(row.Number, subject, err), nil
+	}
+
+	existing, err := s.store.GetUserByUsername(ctx, t.ID, UsernameKey(u.Username))
+	switch {
+	case err == nil:
+		return s.importExisting(ctx, t, j, row, existing, pw)
+	case !IsCode(err, CodeNotFound):
+		return RowOutcome{}, err
+	}
+	if pw.plain == "" && pw.hash == "" {
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeFailed, Reason: "a new account needs a password or passwordHash"}, nil
+	}
+	if j.DryRun {
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeWouldCreate}, nil
+	}
+	u.ImportJob, u.ImportRow = j.ID, row.Number
+	u.MustChangePassword = pw.plain != "" && t.Settings.ImportedPasswordsMustChange
+	if err := s.insertImported(ctx, &u, pw); err != nil {
+		if IsCode(err, CodeConflict) && PublicField(err) == "username" {
+			// Someone — or an earlier delivery of this row — took the
+			// name meanwhile.
+			if again, gerr := s.store.GetUserByUsername(ctx, t.ID, UsernameKey(u.Username)); gerr == nil {
+				return s.importExisting(ctx, t, j, row, again, pw)
+			}
+		}
+		if code := ErrorCode(err); code == CodeConflict || code == CodeInvalid {
+			return rowFailed(row.Number, subject, err), nil
+		}
+		return RowOutcome{}, err
+	}
+	return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeCreated}, nil
+}
+
+// rowPassword is a row's password: a plaintext one checked against the
+// policy, or a hash migrated from another system.
+type rowPassword struct{ plain, hash string }
+
+func (s *Service) rowPassword(t Tenant, u User, row importcsv.Row) (rowPassword, error) {
+	switch {
+	case row.Password != "" && row.PasswordHash != "":
+		return rowPassword{}, FieldError("password", "give password or passwordHash, not both")
+	case row.PasswordHash != "":
+		if err := s.hasher.CheckEncoded(row.PasswordHash); err != nil {
+			return rowPassword{}, FieldError("passwordHash", "passwordHash must be an argon2id PHC string or a bcrypt $2a$/$2b$ hash")
+		}
+		return rowPassword{hash: row.PasswordHash}, nil
+	case row.Password != "":
+		n, err := t.Settings.PasswordPolicy.Check(row.Password, contextWords(t, u.Username, u.Email, u.Barcode)...)
+		if err != nil {
+			return rowPassword{}, err
+		}
+		return rowPassword{plain: n}, nil
+	}
+	return rowPassword{}, nil
+}
+
+func (s *Service) insertImported(ctx context.Context, u *User, pw rowPassword) error {
+	id, err := newUserID(s.rand)
+	if err != nil {
+		return Internal(err)
+	}
+	hash := pw.hash
+	if pw.plain != "" {
+		if hash, err = s.hasher.Hash(pw.plain); err != nil {
+			return Internal(fmt.Errorf("hash: %w", err))
+		}
+	}
+	now := s.now()
+	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.Version = id, hash, now, now, now, 1
+	return s.store.CreateUser(ctx, *u, nil)
+}
+
+// importExisting handles a row whose username exists: the row's own
+// earlier delivery, an existing account to skip (create), or one to update
+// (upsert).
+func (s *Service) importExisting(ctx context.Context, t Tenant, j Job, row importcsv.Row, existing User, pw rowPassword) (RowOutcome, error) {
+	subject := existing.Username
+	if existing.ImportJob == j.ID && existing.ImportRow == row.Number {
+		if existing.Version == 1 {
+			return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeCreated}, nil
+		}
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeUpdated}, nil
+	}
+	if j.Mode == ModeCreate {
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeSkipped, Reason: "already exists"}, nil
+	}
+	patch := UserPatch{}
+	str := func(col string, v string) *string {
+		// An empty cell leaves the field as it is: spreadsheets are full of
+		// blanks that mean "no change", not "erase".
+		if !row.Has[col] || v == "" {
+			return nil
+		}
+		return &v
+	}
+	list := func(col string, v []string) *[]string {
+		if !row.Has[col] || len(v) == 0 {
+			return nil
+		}
+		return &v
+	}
+	patch.Email, patch.Barcode, patch.PrimaryID = str("email", row.Email), str("barcode", row.Barcode), str("primaryId", row.PrimaryID)
+	patch.Roles, patch.Queues, patch.CannedMessagePools = list("roles", row.Roles), list("queues", row.Queues), list("cannedMessagePools", row.CannedMessagePools)
+	next, fields, err := applyPatch(t, existing, patch)
+	if err != nil {
+		return rowFailed(row.Number, subject, err), nil
+	}
+	if row.Status != "" && Status(row.Status) != existing.Status {
+		next.Status = Status(row.Status)
+		fields = append(fields, "status")
+	}
+	if pw.plain != "" || pw.hash != "" {
+		fields = append(fields, "password")
+	}
+	if len(fields) == 0 {
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeSkipped, Reason: "no changes"}, nil
+	}
+	if j.DryRun {
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeWouldUpdate}, nil
+	}
+	if pw.plain != "" {
+		if next.PasswordHash, err = s.hasher.Hash(pw.plain); err != nil {
+			return RowOutcome{}, Internal(fmt.Errorf("hash: %w", err))
+		}
+		next.MustChangePassword = t.Settings.ImportedPasswordsMustChange
+	} else if pw.hash != "" {
+		next.PasswordHash, next.MustChangePassword = pw.hash, false
+	}
+	now := s.now()
+	if next.PasswordHash != existing.PasswordHash {
+		next.PasswordChangedAt = now
+	}
+	next.Version, next.UpdatedAt, next.ImportJob, next.ImportRow = existing.Version+1, now, j.ID, row.Number
+	if err := s.store.UpdateUser(ctx, existing, next, nil); err != nil {
+		if code := ErrorCode(err); code == CodeConflict || code == CodeInvalid {
+			return rowFailed(row.Number, subject, err), nil
+		}
+		return RowOutcome{}, err
+	}
+	if next.PasswordHash != existing.PasswordHash {
+		s.endSessions(ctx, existing)
+	}
+	return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeUpdated, Reason: joinFields(fields)}, nil
+}
+
+func joinFields(f []string) string {
+	out := ""
+	for i, x := range f {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return "changed " + out
+}
+
+// importSetRow adds the user a row names to the job's set: by primary ID
+// first (Alma's "User name" column holds primary IDs), then by username.
+func (s *Service) importSetRow(ctx context.Context, j Job, row importcsv.Row) (RowOutcome, error) {
+	if row.Err != "" {
+		return RowOutcome{Row: row.Number, Subject: row.ID, Outcome: OutcomeFailed, Reason: row.Err}, nil
+	}
+	u, err := s.store.GetUserByPrimaryID(ctx, j.TenantID, IdentifierKey(row.ID))
+	if IsCode(err, CodeNotFound) {
+		u, err = s.store.GetUserByUsername(ctx, j.TenantID, UsernameKey(row.ID))
+	}
+	if IsCode(err, CodeNotFound) {
+		return RowOutcome{Row: row.Number, Subject: row.ID, Outcome: OutcomeNotFound, Reason: "no user with this primary ID or username"}, nil
+	}
+	if err != nil {
+		return RowOutcome{}, err
+	}
+	if j.DryRun {
+		return RowOutcome{Row: row.Number, Subject: row.ID, Outcome: OutcomeWouldAdd}, nil
+	}
+	added, err := s.store.AddSetMember(ctx, j.TenantID, j.SetID, j.ID, SetMember{UserID: u.ID, Username: u.Username, PrimaryID: u.PrimaryID, Row: row.Number})
+	if err != nil {
+		return RowOutcome{}, err
+	}
+	if !added {
+		return RowOutcome{Row: row.Number, Subject: row.ID, Outcome: OutcomeDuplicate, Reason: "already a member"}, nil
+	}
+	return RowOutcome{Row: row.Number, Subject: row.ID, Outcome: OutcomeAdded}, nil
+}

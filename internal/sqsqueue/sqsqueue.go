@@ -1,0 +1,74 @@
+// Package sqsqueue sends import chunk tasks to an SQS queue.
+package sqsqueue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+)
+
+// API is the part of the SQS client the queue uses.
+type API interface {
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
+// Queue implements the chunk queue on SQS.
+type Queue struct {
+	api API
+	url string
+}
+
+var _ accounts.ChunkQueue = (*Queue)(nil)
+
+// New returns a queue sending to queueURL through the caller's client.
+func New(api API, queueURL string) *Queue { return &Queue{api: api, url: queueURL} }
+
+// SendChunks sends tasks ten at a time (SQS's batch limit), resending the
+// entries a batch reports as failed.
+func (q *Queue) SendChunks(ctx context.Context, tasks []accounts.ChunkTask) error {
+	for len(tasks) > 0 {
+		batch := tasks[:min(10, len(tasks))]
+		tasks = tasks[len(batch):]
+		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
+		for i, t := range batch {
+			body, err := json.Marshal(t)
+			if err != nil {
+				return accounts.Internal(err)
+			}
+			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+		}
+		for attempt := 0; len(entries) > 0; attempt++ {
+			if attempt == 5 {
+				return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the queue is busy; retry shortly", Err: errors.New("send message batch: entries kept failing")}
+			}
+			out, err := q.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+			if err != nil {
+				return accounts.Internal(fmt.Errorf("send message batch: %w", err))
+			}
+			failed := map[string]bool{}
+			for _, f := range out.Failed {
+				if !f.SenderFault {
+					failed[aws.ToString(f.Id)] = true
+					continue
+				}
+				return accounts.Internal(fmt.Errorf("send message batch: entry %s refused: %s", aws.ToString(f.Id), aws.ToString(f.Code)))
+			}
+			var again []types.SendMessageBatchRequestEntry
+			for _, e := range entries {
+				if failed[aws.ToString(e.Id)] {
+					again = append(again, e)
+				}
+			}
+			entries = again
+		}
+	}
+	return nil
+}
