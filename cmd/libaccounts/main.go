@@ -1,109 +1,197 @@
-// Command libaccounts is the operator's and staff's command line.
+// Command libaccounts is the staff's and the operator's command line.
+//
+// Staff sign in once and then import files and follow their jobs:
+//
+//	libaccounts login [--api URL] [--tenant T] [--username U] [--password-stdin]
+//	libaccounts logout
+//	libaccounts password
+//	libaccounts import FILE [--set NAME] [--mode create|upsert] [--dry-run] [--no-wait]
+//	libaccounts jobs list [--limit N] [--cursor C]
+//	libaccounts jobs watch ID
+//	libaccounts jobs report ID [-o FILE]
+//	libaccounts jobs cancel ID
+//
+// Those commands speak the HTTP API (docs/openapi.yaml). The operator's
+// command talks to DynamoDB directly with the standard AWS configuration:
 //
 //	libaccounts tenant create --table NAME --tenant ID [--name NAME] [--admin-username admin] [--admin-email E] [--admin-password-stdin]
 //
-// It talks to DynamoDB with the standard AWS configuration (profile,
-// region, credentials); AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB
-// Local.
+// Exit codes: 0 success; 1 an import ended other than completed
+// (completed_with_errors, failed, cancelled); 2 usage, session, connection
+// or API errors; 130 watching was interrupted (the import goes on).
 package main
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/dynamostore"
-	"github.com/libaccounts/libaccounts/internal/passhash"
+	"github.com/libaccounts/libaccounts/internal/importcsv"
 )
 
-const usage = `usage:
-  libaccounts tenant create --table NAME --tenant ID [--name "Library name"]
-                            [--admin-username admin] [--admin-email E] [--admin-password-stdin]
+const usage = `usage: libaccounts COMMAND [flags]
 
-Creates a tenant (library) and its first admin if they do not exist yet.
-Without --admin-password-stdin a password is generated and printed once.
-The table defaults to $TABLE_NAME; AWS_ENDPOINT_URL_DYNAMODB selects a local
-DynamoDB.
+Staff commands (they use the HTTP API):
+  login [--api URL] [--tenant T] [--username U] [--password-stdin]
+                          sign in; the session is kept in ~/.config/libaccounts/session.json
+  logout                  end the session
+  password                change your password (current, then the new one twice)
+  import FILE [--set NAME] [--mode create|upsert] [--dry-run] [--no-wait]
+                          upload a CSV of users (or, with --set, of IDs for a set) and watch it
+  jobs list [--limit N] [--cursor C]
+                          the library's imports, newest first
+  jobs watch ID           follow an import until it ends
+  jobs report ID [-o FILE]
+                          an import's per-row report as CSV (default: standard output)
+  jobs cancel ID          stop an import; rows already imported stay
+
+Operator command (it uses DynamoDB and your AWS credentials):
+  tenant create --table NAME --tenant ID ...   see: libaccounts tenant create --help
+
+The API is --api URL, else $LIBACCOUNTS_API_URL, else the local stack's
+.local/stack.json (found from this directory upwards, or in
+$LIBACCOUNTS_DATA_DIR). Commands after login use the API of the session.
+
+Exit codes: 0 done; 1 the import ended with errors, failed or was cancelled;
+2 usage, session, connection or API errors; 130 stopped watching (Ctrl-C).
 `
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "libaccounts:", err)
-		os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	a := newApp()
+	code := a.run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// app is one run of the command line with everything it touches from
+// outside, so that tests can stand in for the terminal, the environment and
+// the clock.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	getwd  func() (string, error)
+	now    func() time.Time
+	loc    *time.Location // times are shown in this zone
+
+	// stdinTTY says whether prompts and passwords come from a terminal;
+	// stderrTTY whether progress is drawn as a bar redrawn in place.
+	stdinTTY  bool
+	stderrTTY bool
+
+	// api calls JSON routes (with a per-call timeout); raw carries uploads
+	// and downloads, whose bodies may take long, and never follows a
+	// redirect by itself.
+	api *http.Client
+	raw *http.Client
+
+	apiTimeout time.Duration
+	pollMin    time.Duration
+	pollMax    time.Duration
+	// watchRetries is how many polls in a row may fail (connection, 5xx)
+	// before watching gives up.
+	watchRetries int
+	// maxFileSize is the largest file import accepts (the server's limit).
+	maxFileSize int64
+
+	in *bufio.Reader // stdin, buffered once so that prompts share it
+}
+
+func newApp() *app {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &app{
+		stdin:        os.Stdin,
+		stdout:       os.Stdout,
+		stderr:       os.Stderr,
+		getenv:       os.Getenv,
+		getwd:        os.Getwd,
+		now:          time.Now,
+		loc:          time.Local,
+		stdinTTY:     stdinIsTerminal(),
+		stderrTTY:    isCharDevice(os.Stderr) && os.Getenv("TERM") != "dumb",
+		api:          &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		raw:          &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		apiTimeout:   30 * time.Second,
+		pollMin:      500 * time.Millisecond,
+		pollMax:      3 * time.Second,
+		watchRetries: 10,
+		maxFileSize:  importcsv.DefaultLimits().MaxBytes,
 	}
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) < 2 || args[0] != "tenant" || args[1] != "create" {
-		fmt.Fprint(os.Stderr, usage)
-		return errors.New("unknown command")
+// exitError ends the run with a code; an empty message prints nothing (the
+// command has said what happened already).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// fail is an error that ends the run with code 2 and one line.
+func fail(format string, args ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelp means the command printed its help on request.
+var errHelp = errors.New("help shown")
+
+func (a *app) run(ctx context.Context, args []string) int {
+	err := a.dispatch(ctx, args)
+	if err == nil || errors.Is(err, errHelp) {
+		return 0
 	}
-	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
-	table := fs.String("table", os.Getenv("TABLE_NAME"), "DynamoDB table (default $TABLE_NAME)")
-	tenant := fs.String("tenant", "", "tenant id, e.g. kpu")
-	name := fs.String("name", "", "library name")
-	admin := fs.String("admin-username", "admin", "first admin's username")
-	email := fs.String("admin-email", "", "first admin's e-mail")
-	fromStdin := fs.Bool("admin-password-stdin", false, "read the admin password from the first line of standard input")
-	if err := fs.Parse(args[2:]); err != nil {
-		return err
+	code, msg := 2, err.Error()
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code, msg = ee.code, ee.msg
 	}
-	if *table == "" || *tenant == "" {
-		return errors.New("--table (or TABLE_NAME) and --tenant are required")
+	if msg != "" {
+		fmt.Fprintln(a.stderr, "libaccounts: "+oneLine(msg))
 	}
-	password := ""
-	if *fromStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read password: %w", err)
-		}
-		password = strings.TrimRight(line, "\r\n")
-		if password == "" {
-			return errors.New("empty password on standard input")
-		}
+	return code
+}
+
+func (a *app) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return &exitError{code: 2}
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
-	}
-	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), *table)
-	svc := accounts.NewService(accounts.Deps{Store: store, Hasher: passhash.New(passhash.DefaultParams()), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, accounts.Config{})
-	res, err := svc.Bootstrap(ctx, accounts.BootstrapInput{TenantID: *tenant, TenantName: *name, AdminUsername: *admin, AdminPassword: password, AdminEmail: *email})
-	if err != nil {
-		return fmt.Errorf("%s", accounts.PublicMessage(err)+detail(err))
-	}
-	switch {
-	case res.TenantCreated:
-		fmt.Fprintf(stdout, "tenant %s created\n", *tenant)
-	default:
-		fmt.Fprintf(stdout, "tenant %s exists\n", *tenant)
-	}
-	if !res.AdminCreated {
-		fmt.Fprintf(stdout, "admin %s exists (id %s); left unchanged\n", *admin, res.AdminID)
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(a.stdout, usage)
 		return nil
+	case "login":
+		return a.cmdLogin(ctx, rest)
+	case "logout":
+		return a.cmdLogout(ctx, rest)
+	case "password":
+		return a.cmdPassword(ctx, rest)
+	case "import":
+		return a.cmdImport(ctx, rest)
+	case "jobs":
+		return a.cmdJobs(ctx, rest)
+	case "tenant":
+		return a.cmdTenant(ctx, rest)
 	}
-	fmt.Fprintf(stdout, "admin %s created (id %s)\n", *admin, res.AdminID)
-	if res.GeneratedPassword != "" {
-		fmt.Fprintf(stdout, "admin password (shown once, store it now): %s\n", res.GeneratedPassword)
-	}
-	return nil
+	return fail("unknown command %q; run `libaccounts help` for the list", cmd)
 }
 
-// detail adds the cause of an internal error for the operator, who runs
-// this with their own credentials on their own terminal.
-func detail(err error) string {
-	if accounts.ErrorCode(err) == accounts.CodeInternal {
-		return ": " + err.Error()
-	}
-	return ""
+// oneLine keeps a message on one line whatever a server put in it.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
 }

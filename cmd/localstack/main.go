@@ -1,7 +1,7 @@
 // Command localstack runs libaccounts on this machine: `make run`.
 //
 // Environment: LIBACCOUNTS_PORT (API, default 3000), LIBACCOUNTS_DYNAMODB_PORT
-// (default 8000), LIBACCOUNTS_DATA_DIR (default .local), LIBACCOUNTS_TENANT
+// (default 8000), LIBACCOUNTS_S3_PORT (default 4566), LIBACCOUNTS_DATA_DIR (default .local), LIBACCOUNTS_TENANT
 // (default demo), LIBACCOUNTS_ADMIN_USERNAME (default admin),
 // LIBACCOUNTS_ADMIN_PASSWORD (default: generated and printed once).
 package main
@@ -38,6 +38,9 @@ func run() error {
 	if cfg.DynamoPort, err = port("LIBACCOUNTS_DYNAMODB_PORT", 8000); err != nil {
 		return err
 	}
+	if cfg.S3Port, err = port("LIBACCOUNTS_S3_PORT", 4566); err != nil {
+		return err
+	}
 	fmt.Fprintln(os.Stderr, "localstack: building functions and starting DynamoDB Local…")
 	st, err := localstack.Start(ctx, cfg)
 	if err != nil {
@@ -47,7 +50,7 @@ func run() error {
 	if st.GeneratedAdminPassword != "" {
 		fmt.Printf("admin password for %s/%s (shown once, store it now): %s\n", tenantOr(cfg.Tenant), userOr(cfg.AdminUsername), st.GeneratedAdminPassword)
 	}
-	fmt.Printf("ready: api=%s outbox=%s dynamodb=%s\n", st.APIURL, st.OutboxURL, st.DynamoEndpoint)
+	fmt.Printf("ready: api=%s s3=%s bucket=%s outbox=%s dynamodb=%s\n", st.APIURL, st.S3Endpoint, st.Bucket, st.OutboxURL, st.DynamoEndpoint)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "localstack: stopping")
 	return nil

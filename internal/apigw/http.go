@@ -61,6 +61,12 @@ type API struct {
 	log *slog.Logger
 	// exportLimit is the most audit events one CSV export holds.
 	exportLimit int
+	// reports stores import reports too large to answer inline, in
+	// reportBucket (WithReports); reportInline is the largest report
+	// answered inline (0: maxInlineReport).
+	reports      accounts.Blobs
+	reportBucket string
+	reportInline int
 }
 
 // New returns the API over svc.

@@ -1,7 +1,9 @@
 // Package lambdaenv reads a function's environment once, at init: the table,
 // the log level, session lifetimes, hashing parameters, the mail sender and
-// reset page, and the AWS SDK configuration. The same code runs on AWS and in the local stack, where the
-// SDK's own AWS_ENDPOINT_URL_<SERVICE> variables point it at local services.
+// reset page, the import bucket and chunk queue, and the AWS SDK
+// configuration. The same code runs on AWS and in the local stack, where the
+// SDK's own AWS_ENDPOINT_URL_<SERVICE> variables point it at local services
+// (and S3_FORCE_PATH_STYLE=true makes S3 requests path-style).
 package lambdaenv
 
 import (
@@ -10,11 +12,14 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/logging"
@@ -26,14 +31,26 @@ type Env struct {
 	TableName string
 	Logger    *slog.Logger
 	Argon2    passhash.Params
-	Accounts  accounts.Config // Accounts.ResetPageURL is RESET_PAGE_URL
-	AWS       aws.Config
+	// Accounts.ResetPageURL is RESET_PAGE_URL, Accounts.ImportBucket
+	// IMPORT_BUCKET and Accounts.RowsPerChunk ROWS_PER_CHUNK.
+	Accounts accounts.Config
+	AWS      aws.Config
 	// MailFrom is the SES-verified address notices are sent from
 	// (MAIL_FROM); only functions that send mail use it.
 	MailFrom string
 	// ResetPageURL is the page an e-mailed reset link opens (RESET_PAGE_URL).
 	ResetPageURL string
+	// ChunkQueueURL is the queue import chunks are sent to
+	// (CHUNK_QUEUE_URL); only the ingest function sends to it.
+	ChunkQueueURL string
+	// S3PathStyle makes S3 requests path-style (S3_FORCE_PATH_STYLE=true);
+	// only the local stack sets it, as its S3 has no per-bucket host names.
+	S3PathStyle bool
 }
+
+// maxRowsPerChunk bounds ROWS_PER_CHUNK: a chunk must finish well inside
+// the worker's timeout, hashing a password per row.
+const maxRowsPerChunk = 1000
 
 // Load reads the environment through getenv.
 func Load(ctx context.Context, getenv func(string) string) (Env, error) {
@@ -56,6 +73,25 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 		return e, err
 	}
 	e.Accounts.ResetPageURL = e.ResetPageURL
+	e.Accounts.ImportBucket = strings.TrimSpace(getenv("IMPORT_BUCKET"))
+	e.ChunkQueueURL = strings.TrimSpace(getenv("CHUNK_QUEUE_URL"))
+	if e.ChunkQueueURL != "" {
+		if u, err := url.Parse(e.ChunkQueueURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return e, fmt.Errorf("CHUNK_QUEUE_URL=%q is not an absolute http(s) queue URL", e.ChunkQueueURL)
+		}
+	}
+	if v := getenv("ROWS_PER_CHUNK"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxRowsPerChunk {
+			return e, fmt.Errorf("ROWS_PER_CHUNK=%q is not a whole number between 1 and %d", v, maxRowsPerChunk)
+		}
+		e.Accounts.RowsPerChunk = n
+	}
+	if v := getenv("S3_FORCE_PATH_STYLE"); v != "" {
+		if e.S3PathStyle, err = strconv.ParseBool(v); err != nil {
+			return e, fmt.Errorf("S3_FORCE_PATH_STYLE=%q is not true or false", v)
+		}
+	}
 	if e.AWS, err = config.LoadDefaultConfig(ctx); err != nil {
 		return e, fmt.Errorf("aws config: %w", err)
 	}
@@ -88,6 +124,19 @@ func resetPageURL(v string) (string, error) {
 	}
 	return v, nil
 }
+
+// S3 returns an S3 client, path-style where S3_FORCE_PATH_STYLE says so.
+// Ranged reads (one per import chunk) come back without a whole-object
+// checksum; the SDK would log that it skipped validating each of them.
+func (e Env) S3() *s3.Client {
+	return s3.NewFromConfig(e.AWS, func(o *s3.Options) {
+		o.UsePathStyle = e.S3PathStyle
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
+
+// SQS returns an SQS client.
+func (e Env) SQS() *sqs.Client { return sqs.NewFromConfig(e.AWS) }
 
 // MustLoad is Load for a function's init: a bad environment is a deployment
 // error, so the function logs it and exits, and Lambda reports an init error.

@@ -41,6 +41,7 @@ type Config struct {
 	Host          string // default 127.0.0.1
 	APIPort       int
 	DynamoPort    int
+	S3Port        int
 	InMemory      bool // keep DynamoDB data in memory (tests) instead of DataDir
 	Tenant        string
 	TenantName    string
@@ -57,10 +58,13 @@ type Stack struct {
 	APIURL                 string
 	DynamoEndpoint         string
 	OutboxURL              string
+	S3Endpoint             string
+	Bucket                 string
 	GeneratedAdminPassword string
 
 	ddb      *ddblocal.Server
 	lambdas  *lambdalocal.Service
+	pipe     *pipeline
 	listener net.Listener
 	http     *http.Server
 	done     chan struct{}
@@ -173,8 +177,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	// Close shuts the listener.
 	st.listener = ln
 	outboxDir := filepath.Join(cfg.DataDir, "outbox")
+	if st.pipe, err = startPipeline(tpl, cfg.DataDir, cfg.Host, cfg.S3Port, st.APIURL, st.log); err != nil {
+		return nil, err
+	}
+	st.S3Endpoint, st.Bucket = st.pipe.s3URL, st.pipe.bucket
 
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": TableName})
+	refs := st.pipe.refs()
+	refs["AccountsTable"] = TableName
+	fns, err := tpl.Functions(refs)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +204,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"MAIL_FROM":                 "no-reply@libaccounts.local",
 			"RESET_PAGE_URL":            st.APIURL + "/_local/reset",
 		} {
+			env[k] = v
+		}
+		for k, v := range st.pipe.env(st.APIURL) {
 			env[k] = v
 		}
 		for k, v := range cfg.FunctionEnv {
@@ -229,6 +242,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	mux.Handle("POST /_local/ses", ses)
 	mux.Handle("POST /_local/ses/", ses)
 	mux.HandleFunc("GET /_local/reset", resetPage)
+	mux.Handle("POST /_local/sqs", st.pipe.sqs)
+	mux.Handle("POST /_local/sqs/", st.pipe.sqs)
 	mux.Handle("/", gw)
 	st.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	st.listener = nil // the server owns it now
@@ -239,7 +254,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}()
 
-	info := Info{APIURL: st.APIURL, OutboxURL: st.OutboxURL, DynamoEndpoint: st.DynamoEndpoint, Table: TableName, Tenant: cfg.Tenant}
+	if err := st.pipe.run(st.lambdas); err != nil {
+		return nil, err
+	}
+	info := Info{APIURL: st.APIURL, S3Endpoint: st.S3Endpoint, Bucket: st.Bucket, OutboxURL: st.OutboxURL, DynamoEndpoint: st.DynamoEndpoint, Table: TableName, Tenant: cfg.Tenant}
 	data, _ := json.MarshalIndent(info, "", "  ")
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, "stack.json"), append(data, '\n'), 0o600); err != nil {
 		return nil, err
@@ -259,6 +277,10 @@ func (st *Stack) Close() {
 	if st.listener != nil {
 		_ = st.listener.Close() // Start failed before serving
 		st.listener = nil
+	}
+	if st.pipe != nil {
+		st.pipe.close() // stops the pollers before the functions go
+		st.pipe = nil
 	}
 	if st.lambdas != nil {
 		_ = st.lambdas.Close()

@@ -52,8 +52,11 @@ func loadTemplate(tb testing.TB) *samtemplate.Template {
 	return tpl
 }
 
-// localRefs are the local stand-ins for the template's resource references.
-var localRefs = map[string]string{"AccountsTable": "libaccounts"}
+// localRefs are the local stand-ins for the template's resource references,
+// as the local stack passes them.
+var localRefs = map[string]string{"AccountsTable": "libaccounts", "ChunkQueue": localQueueURL}
+
+const localQueueURL = "http://127.0.0.1:9324/000000000000/libaccounts-chunks"
 
 func functionsByDir(tb testing.TB, tpl *samtemplate.Template) map[string]samtemplate.Function {
 	tb.Helper()
@@ -73,14 +76,18 @@ func functionsByDir(tb testing.TB, tpl *samtemplate.Template) map[string]samtemp
 // shows up as a diff here.
 type wantFunction struct {
 	dir        string
-	method     string // "" for the authorizer, which has no route
+	method     string // "" for the authorizer and the triggered functions, which have no route
 	path       string
 	authorized bool
+	trigger    string // "s3" or "sqs" for a function an event source invokes
 	memoryMB   int
 	actions    []string
-	index      bool // queries a secondary index, so needs the index ARN
-	ses        bool // sends mail: ses:SendRawEmail on the one identity
-	timeoutSec int  // 0: the Globals' 10 s
+	index      string   // the index ARN granted: "" none, "*" every index, or one index's name
+	ses        bool     // sends mail: ses:SendRawEmail on the one identity
+	s3         []string // "<Action> <prefix>": s3:<Action> on the import bucket's <prefix>* only
+	sqsSend    bool     // sqs:SendMessage on the chunk queue
+	env        []string // the import variables it reads (IMPORT_BUCKET, CHUNK_QUEUE_URL, ROWS_PER_CHUNK)
+	timeoutSec int      // 0: the Globals' 10 s
 }
 
 var wantFunctions = []wantFunction{
@@ -97,7 +104,7 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-users-create", method: "POST", path: "/v1/admin/users", authorized: true, memoryMB: 1024,
 		actions: []string{"BatchGetItem", "GetItem", "PutItem", "ConditionCheckItem", "TransactWriteItems"}},
 	{dir: "functions/admin-users-list", method: "GET", path: "/v1/admin/users", authorized: true, memoryMB: 256,
-		actions: []string{"BatchGetItem", "GetItem", "Query"}, index: true},
+		actions: []string{"BatchGetItem", "GetItem", "Query"}, index: "*"},
 	{dir: "functions/admin-users-get", method: "GET", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem"}},
 	{dir: "functions/admin-users-update", method: "PATCH", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
@@ -121,7 +128,31 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-settings-update", method: "PATCH", path: "/v1/admin/settings", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem"}},
 	{dir: "functions/admin-audit-list", method: "GET", path: "/v1/admin/audit", authorized: true, memoryMB: 256,
-		actions: []string{"BatchGetItem", "Query"}, index: true},
+		actions: []string{"BatchGetItem", "Query"}, index: "*"},
+
+	// The import pipeline.
+	{dir: "functions/admin-imports-create", method: "POST", path: "/v1/admin/imports", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem"}, s3: []string{"PutObject imports/"}, env: []string{"IMPORT_BUCKET"}},
+	{dir: "functions/admin-imports-list", method: "GET", path: "/v1/admin/imports", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}, index: "gsi1"},
+	{dir: "functions/admin-imports-get", method: "GET", path: "/v1/admin/imports/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/admin-imports-report", method: "GET", path: "/v1/admin/imports/{id}/report", authorized: true, memoryMB: 512, timeoutSec: 29,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}, s3: []string{"PutObject reports/", "GetObject reports/"}, env: []string{"IMPORT_BUCKET"}},
+	{dir: "functions/admin-imports-cancel", method: "POST", path: "/v1/admin/imports/{id}/cancel", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem"}, s3: []string{"DeleteObject imports/"}},
+	{dir: "functions/admin-sets-list", method: "GET", path: "/v1/admin/sets", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}, index: "gsi1"},
+	{dir: "functions/admin-sets-get", method: "GET", path: "/v1/admin/sets/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/admin-sets-delete", method: "DELETE", path: "/v1/admin/sets/{id}", authorized: true, memoryMB: 256, timeoutSec: 29,
+		actions: []string{"BatchGetItem", "GetItem", "DeleteItem", "Query", "BatchWriteItem"}},
+	{dir: "functions/imports-ingest", trigger: "s3", memoryMB: 1024, timeoutSec: 300,
+		actions: []string{"GetItem", "PutItem", "UpdateItem"}, s3: []string{"GetObject imports/", "DeleteObject imports/"},
+		sqsSend: true, ses: true, env: []string{"CHUNK_QUEUE_URL", "ROWS_PER_CHUNK"}},
+	{dir: "functions/imports-worker", trigger: "sqs", memoryMB: 3538, timeoutSec: 300,
+		actions: []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "TransactWriteItems", "Query", "BatchWriteItem"},
+		s3:      []string{"GetObject imports/", "DeleteObject imports/"}, ses: true},
 }
 
 func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
@@ -129,7 +160,8 @@ func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
 	// authorized route) reads session and user with a strongly consistent
 	// BatchGetItem; the public routes have no session to read.
 	for _, w := range wantFunctions {
-		if (w.authorized || w.method == "") != slices.Contains(w.actions, "BatchGetItem") {
+		isAuthorizer := w.method == "" && w.trigger == ""
+		if (w.authorized || isAuthorizer) != slices.Contains(w.actions, "BatchGetItem") {
 			t.Errorf("%s: authorized=%v but BatchGetItem granted=%v", w.dir, w.authorized, slices.Contains(w.actions, "BatchGetItem"))
 		}
 	}
@@ -179,10 +211,12 @@ func TestFunctionEnvironment(t *testing.T) {
 		"RESET_PAGE_URL":       "https://accounts.example.org/reset-password",
 	}
 	timeouts := map[string]time.Duration{}
+	routed := map[string]bool{}
 	for _, w := range wantFunctions {
 		if w.timeoutSec != 0 {
 			timeouts[w.dir] = time.Duration(w.timeoutSec) * time.Second
 		}
+		routed[w.dir] = w.method != ""
 	}
 	for _, f := range fns {
 		for k, v := range want {
@@ -198,15 +232,18 @@ func TestFunctionEnvironment(t *testing.T) {
 			t.Errorf("%s: Timeout = %v, want %v", f.LogicalID, f.Timeout, wantTimeout)
 		}
 		// API Gateway (HTTP API) gives up on an integration after 30 s.
-		if f.Timeout >= 30*time.Second {
+		if routed[f.Dir] && f.Timeout >= 30*time.Second {
 			t.Errorf("%s: Timeout = %v, beyond API Gateway's 30 s", f.LogicalID, f.Timeout)
 		}
 	}
 
-	// Without a local value for the table, the error must say which
-	// reference is missing.
+	// Without a local value for the table or the queue, the error must say
+	// which reference is missing.
 	if _, err := loadTemplate(t).Functions(nil); err == nil || !strings.Contains(err.Error(), `"AccountsTable"`) {
 		t.Errorf("Functions(nil) error = %v, want one naming AccountsTable", err)
+	}
+	if _, err := loadTemplate(t).Functions(map[string]string{"AccountsTable": "libaccounts"}); err == nil || !strings.Contains(err.Error(), `"ChunkQueue"`) {
+		t.Errorf("Functions without ChunkQueue: error = %v, want one naming ChunkQueue", err)
 	}
 }
 
@@ -236,7 +273,7 @@ func TestParameters(t *testing.T) {
 	params := samtemplate.CFN(loadTemplate(t)).Parameters
 	want := []string{"LogLevel", "SessionAbsoluteTTL", "SessionIdleTTL", "Argon2MemoryKiB",
 		"Argon2Time", "Argon2Threads", "CorsAllowOrigin", "TableDeletionProtection",
-		"MailFrom", "MailIdentity", "ResetPageUrl"}
+		"MailFrom", "MailIdentity", "ResetPageUrl", "RowsPerChunk"}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
 			p, ok := params[name]
@@ -296,7 +333,7 @@ func TestPasswordHashingFunctionsHaveMemory(t *testing.T) {
 	// comes with it; at 256 MB a login would take seconds.
 	byDir := functionsByDir(t, loadTemplate(t))
 	for _, dir := range []string{"functions/auth-login", "functions/me-password", "functions/admin-users-create",
-		"functions/admin-users-password", "functions/auth-password-reset"} {
+		"functions/admin-users-password", "functions/auth-password-reset", "functions/imports-worker"} {
 		if f := byDir[dir]; f.MemoryMB < 1024 {
 			t.Errorf("%s: MemoryMB = %d, want >= 1024", dir, f.MemoryMB)
 		}
@@ -410,13 +447,20 @@ func strList(tb testing.TB, v any) []string {
 }
 
 func TestPoliciesLeastPrivilege(t *testing.T) {
-	// Each function may do exactly what its design needs, on this table
-	// only: no wildcard actions, no "*" resources, and the index ARN only
-	// where an index is queried. The one exception to "DynamoDB on this
-	// table" is sending mail, checked by sesStatementOK.
+	// Each function may do exactly what its design needs: DynamoDB on this
+	// table only, no wildcard actions, no "*" resources, and an index ARN
+	// only where an index is queried. The exceptions: sending mail (checked
+	// by sesStatementOK), objects of the import bucket under one prefix, and
+	// sending to the chunk queue.
 	const tableArn = "${AccountsTable.Arn}"
-	const indexArn = "${AccountsTable.Arn}/index/*"
-	cfn := samtemplate.CFN(loadTemplate(t))
+	const queueArn = "${ChunkQueue.Arn}"
+	tpl := loadTemplate(t)
+	bucket, err := tpl.BucketName("ImportsBucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objectArn := regexp.MustCompile(`^arn:aws:s3:::` + regexp.QuoteMeta(bucket) + `/((imports|reports)/)\*$`)
+	cfn := samtemplate.CFN(tpl)
 	for _, w := range wantFunctions {
 		id := samtemplate.LogicalIDForDir(w.dir)
 		t.Run(id, func(t *testing.T) {
@@ -424,8 +468,8 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			if !ok {
 				t.Fatalf("no %s", id)
 			}
-			var actions, resources []string
-			sesStatements := 0
+			var actions, resources, s3Grants []string
+			sesStatements, sqsSend := 0, false
 			for _, s := range statements(t, f) {
 				if s["Effect"] != "Allow" {
 					continue
@@ -436,32 +480,70 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 				if _, ok := s["NotResource"]; ok {
 					t.Errorf("NotResource grants everything else")
 				}
-				if acts := strList(t, s["Action"]); len(acts) > 0 && strings.HasPrefix(acts[0], "ses:") {
+				acts := strList(t, s["Action"])
+				for _, a := range acts {
+					if strings.Contains(a, "*") {
+						t.Errorf("wildcard action %q", a)
+					}
+				}
+				service, _, _ := strings.Cut(acts[0], ":")
+				for _, a := range acts {
+					if !strings.HasPrefix(a, service+":") {
+						t.Errorf("statement mixes services: %v", acts)
+					}
+				}
+				if service == "ses" {
 					sesStatements++
 					sesStatementOK(t, s)
 					continue
 				}
 				if _, ok := s["Condition"]; ok {
-					t.Errorf("unexpected Condition on a DynamoDB statement")
+					t.Errorf("unexpected Condition on a %s statement", service)
 				}
-				for _, a := range strList(t, s["Action"]) {
-					if strings.Contains(a, "*") {
-						t.Errorf("wildcard action %q", a)
+				switch service {
+				case "s3":
+					// Objects only (no bucket-level action), under one
+					// prefix: never the whole bucket, never another one.
+					for _, r := range strList(t, s["Resource"]) {
+						m := objectArn.FindStringSubmatch(r)
+						if m == nil {
+							t.Errorf("S3 resource %q is not <import bucket>/imports/* or /reports/*", r)
+							continue
+						}
+						for _, a := range acts {
+							s3Grants = append(s3Grants, strings.TrimPrefix(a, "s3:")+" "+m[1])
+						}
 					}
-					actions = append(actions, strings.TrimPrefix(a, "dynamodb:"))
-					if !strings.HasPrefix(a, "dynamodb:") {
-						t.Errorf("action %q is not a DynamoDB action", a)
+				case "sqs":
+					if !slices.Equal(acts, []string{"sqs:SendMessage"}) || !slices.Equal(strList(t, s["Resource"]), []string{queueArn}) {
+						t.Errorf("SQS statement %v on %v, want only sqs:SendMessage on %s", acts, s["Resource"], queueArn)
 					}
-				}
-				for _, r := range strList(t, s["Resource"]) {
-					if r != tableArn && r != indexArn {
-						t.Errorf("resource %q is neither the table nor its indexes", r)
+					sqsSend = true
+				case "dynamodb":
+					for _, a := range acts {
+						actions = append(actions, strings.TrimPrefix(a, "dynamodb:"))
 					}
-					resources = append(resources, r)
+					for _, r := range strList(t, s["Resource"]) {
+						if r != tableArn && !strings.HasPrefix(r, tableArn+"/index/") {
+							t.Errorf("resource %q is neither the table nor its indexes", r)
+						}
+						resources = append(resources, r)
+					}
+				default:
+					t.Errorf("actions %v: no %s access in the design", acts, service)
 				}
 			}
 			if want := map[bool]int{true: 1, false: 0}[w.ses]; sesStatements != want {
 				t.Errorf("%d SES statements, want %d", sesStatements, want)
+			}
+			if sqsSend != w.sqsSend {
+				t.Errorf("sqs:SendMessage granted = %v, want %v", sqsSend, w.sqsSend)
+			}
+			sort.Strings(s3Grants)
+			wantS3 := slices.Clone(w.s3)
+			sort.Strings(wantS3)
+			if !slices.Equal(s3Grants, wantS3) {
+				t.Errorf("S3 grants = %v, want %v", s3Grants, wantS3)
 			}
 			sort.Strings(actions)
 			want := slices.Clone(w.actions)
@@ -472,10 +554,16 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			if !slices.Contains(resources, tableArn) {
 				t.Errorf("resources %v lack the table ARN", resources)
 			}
-			if got := slices.Contains(resources, indexArn); got != w.index {
-				t.Errorf("index ARN granted = %v, want %v", got, w.index)
+			var indexes []string
+			for _, r := range resources {
+				if ix, ok := strings.CutPrefix(r, tableArn+"/index/"); ok {
+					indexes = append(indexes, ix)
+				}
 			}
-			if w.index && !slices.Contains(w.actions, "Query") {
+			if wantIx := []string{w.index}; w.index == "" && len(indexes) > 0 || w.index != "" && !slices.Equal(indexes, wantIx) {
+				t.Errorf("index ARNs granted for %v, want %q", indexes, w.index)
+			}
+			if w.index != "" && !slices.Contains(w.actions, "Query") {
 				t.Errorf("index ARN without Query is useless")
 			}
 			// TransactWriteItems is authorised per item: without the item
@@ -515,19 +603,19 @@ func sesStatementOK(tb testing.TB, s map[string]any) {
 	}
 }
 
-func TestOnlyTheMailingFunctionMayMail(t *testing.T) {
-	// Sending mail (and so the sender address) is one function's business.
-	n := 0
+func TestOnlyTheMailingFunctionsMayMail(t *testing.T) {
+	// Sending mail (and so the sender address) is the business of the
+	// functions that send notices: passwords and reset links, and the end of
+	// an import (a refused file, a finished or cancelled job).
+	var got []string
 	for _, w := range wantFunctions {
 		if w.ses {
-			n++
-			if w.dir != "functions/admin-users-password" {
-				t.Errorf("%s may send mail", w.dir)
-			}
+			got = append(got, w.dir)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d functions may send mail, want 1", n)
+	want := []string{"functions/admin-users-password", "functions/imports-ingest", "functions/imports-worker"}
+	if !slices.Equal(got, want) {
+		t.Errorf("functions that may send mail = %v, want %v", got, want)
 	}
 }
 
@@ -809,10 +897,13 @@ func TestTableInput(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	outputs := samtemplate.CFN(loadTemplate(t)).Outputs
 	want := map[string]string{
-		"ApiUrl":                 "https://${HttpApi}.execute-api.us-east-1.amazonaws.com/",
-		"HttpApiId":              "${HttpApi}",
-		"AccountsTableName":      "${AccountsTable}",
-		"AuthorizerCacheSeconds": "",
+		"ApiUrl":                  "https://${HttpApi}.execute-api.us-east-1.amazonaws.com/",
+		"HttpApiId":               "${HttpApi}",
+		"AccountsTableName":       "${AccountsTable}",
+		"AuthorizerCacheSeconds":  "",
+		"ImportsBucketName":       "${ImportsBucket}",
+		"ChunkQueueUrl":           "${ChunkQueue}",
+		"ChunkDeadLetterQueueUrl": "${ChunkDeadLetterQueue}",
 	}
 	for name, value := range want {
 		o, ok := outputs[name]
@@ -848,8 +939,8 @@ func TestRoutes(t *testing.T) {
 	if want := []string{"POST /v1/auth/login", "POST /v1/auth/password-reset"}; !slices.Equal(public, want) {
 		t.Errorf("public routes = %v, want only %v", public, want)
 	}
-	if len(routes) != 18 {
-		t.Errorf("%d routes, want 18", len(routes))
+	if len(routes) != 26 {
+		t.Errorf("%d routes, want 26", len(routes))
 	}
 }
 

@@ -1,0 +1,106 @@
+package apigw
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/libaccounts/libaccounts/internal/accounts"
+)
+
+// setView is an itemized set of users, as built by a set import.
+type setView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Status    string    `json:"status"` // building, ready, dry_run, failed
+	Members   int       `json:"members"`
+	ImportID  string    `json:"importId"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func setViewOf(s accounts.Set) setView {
+	return setView{ID: s.ID, Name: s.Name, Status: s.Status, Members: s.Members, ImportID: s.JobID, CreatedAt: s.CreatedAt.UTC()}
+}
+
+type setMemberView struct {
+	UserID    string `json:"userId"`
+	Username  string `json:"username"`
+	PrimaryID string `json:"primaryId,omitempty"`
+	Row       int    `json:"row"` // the file row that added the user
+}
+
+type setListResponse struct {
+	Sets []setView `json:"sets"`
+}
+
+type setResponse struct {
+	Set        setView         `json:"set"`
+	Members    []setMemberView `json:"members"`
+	NextCursor string          `json:"nextCursor,omitempty"`
+}
+
+// ListSets is GET /v1/admin/sets: the tenant's sets, newest first.
+func (a *API) ListSets(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		if err := noQuery(req.QueryStringParameters); err != nil {
+			return reply{}, err
+		}
+		sets, err := a.svc.ListSets(ctx, c)
+		if err != nil {
+			return reply{}, err
+		}
+		out := setListResponse{Sets: make([]setView, len(sets))}
+		for i, s := range sets {
+			out.Sets[i] = setViewOf(s)
+		}
+		return reply{status: http.StatusOK, body: out}, nil
+	})
+}
+
+// GetSet is GET /v1/admin/sets/{id}: the set and a page of its members.
+func (a *API) GetSet(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		limit, cursor, err := pageQuery(req.QueryStringParameters, maxMembersPage)
+		if err != nil {
+			return reply{}, err
+		}
+		set, members, next, err := a.svc.GetSet(ctx, c, req.PathParameters["id"], limit, cursor)
+		if err != nil {
+			return reply{}, err
+		}
+		out := setResponse{Set: setViewOf(set), Members: make([]setMemberView, len(members)), NextCursor: next}
+		for i, m := range members {
+			out.Members[i] = setMemberView{UserID: m.UserID, Username: m.Username, PrimaryID: m.PrimaryID, Row: m.Row}
+		}
+		return reply{status: http.StatusOK, body: out}, nil
+	})
+}
+
+// DeleteSet is DELETE /v1/admin/sets/{id}; the users stay. A set still
+// being built answers 409.
+func (a *API) DeleteSet(ctx context.Context, req Request) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		if err := noQuery(req.QueryStringParameters); err != nil {
+			return reply{}, err
+		}
+		if err := noBody(req, "a set is deleted by its id alone"); err != nil {
+			return reply{}, err
+		}
+		if err := a.svc.DeleteSet(ctx, c, req.PathParameters["id"]); err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusOK, body: message{"Set deleted"}}, nil
+	})
+}
