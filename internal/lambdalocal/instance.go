@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,14 +97,28 @@ func startInstance(fn *function, seq int) (*instance, error) {
 	cmd.Stderr = in.stderr
 	cmd.WaitDelay = stopGrace // don't hang on descendants holding the log pipes
 	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
+	// On Linux the child gets SIGKILL when its parent dies (a killed local
+	// stack leaves no function running). That signal is tied to the OS
+	// thread that forks the child, so fork and wait from one locked thread
+	// that lives exactly as long as the child.
+	started, waited := make(chan error, 1), make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		waited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
 		_ = in.srv.Close()
 		return nil, fmt.Errorf("lambdalocal: function %s: start %s: %w", fn.cfg.Name, fn.cfg.Binary, err)
 	}
 	in.cmd = cmd
 
 	go func() {
-		err := cmd.Wait()
+		err := <-waited
 		in.stdout.flush()
 		in.stderr.flush()
 		in.waitErr = err

@@ -13,6 +13,7 @@ import (
 // order) and so stopping a function also stops anything it spawned.
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
 }
 
 func terminateProcess(p *os.Process) { signalGroup(p, syscall.SIGTERM) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,5 +174,20 @@ func TestImportsThroughTheLocalStack(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Error("a password from the file reached the logs")
 		}
+	}
+}
+
+// putFile uploads through a pre-signed URL as the staff CLI does.
+func putFile(tb testing.TB, url, body string) {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		tb.Fatalf("upload: %d", resp.StatusCode)
 	}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// FunctionEnv is added to every function's environment (e.g. hashing
 	// parameters for a fast test run).
 	FunctionEnv map[string]string
+	// VisibilityCap shortens the template's queue visibility timeouts
+	// (30 minutes for the chunk queue) so that work a killed stack left in
+	// flight resumes soon after a restart; every consumer is idempotent, so
+	// an early redelivery costs only time. Default 60s.
+	VisibilityCap time.Duration
 }
 
 // Stack is a running local system.
@@ -106,6 +111,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Logs == nil {
 		c.Logs = os.Stderr
+	}
+	if c.VisibilityCap <= 0 {
+		c.VisibilityCap = time.Minute
 	}
 	return nil
 }
@@ -177,7 +185,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	// Close shuts the listener.
 	st.listener = ln
 	outboxDir := filepath.Join(cfg.DataDir, "outbox")
-	if st.pipe, err = startPipeline(tpl, cfg.DataDir, cfg.Host, cfg.S3Port, st.APIURL, st.log); err != nil {
+	if st.pipe, err = startPipeline(tpl, cfg.DataDir, cfg.Host, cfg.S3Port, st.APIURL, cfg.VisibilityCap, st.log); err != nil {
 		return nil, err
 	}
 	st.S3Endpoint, st.Bucket = st.pipe.s3URL, st.pipe.bucket

@@ -47,17 +47,17 @@ const localAccountID = "123456789012"
 // startPipeline opens the queues and the bucket. Pending S3 events found in
 // the bucket's data (a crash between storing an object and queueing its
 // event) are queued again now, which is why the queues come first.
-func startPipeline(tpl *samtemplate.Template, dataDir, host string, s3Port int, apiURL string, log *slog.Logger) (*pipeline, error) {
+func startPipeline(tpl *samtemplate.Template, dataDir, host string, s3Port int, apiURL string, visibilityCap time.Duration, log *slog.Logger) (*pipeline, error) {
 	p := &pipeline{queueURL: map[string]string{}, s3done: make(chan struct{})}
 	var queues []sqslocal.QueueConfig
 	for _, q := range tpl.Queues() {
-		queues = append(queues, sqslocal.QueueConfig{Name: q.LogicalID, VisibilityTimeout: q.VisibilityTimeout, MessageRetention: q.Retention, MaxReceiveCount: q.MaxReceiveCount, DeadLetterQueue: q.DeadLetterQueue})
+		queues = append(queues, sqslocal.QueueConfig{Name: q.LogicalID, VisibilityTimeout: min(q.VisibilityTimeout, visibilityCap), MessageRetention: q.Retention, MaxReceiveCount: q.MaxReceiveCount, DeadLetterQueue: q.DeadLetterQueue})
 	}
 	triggers := tpl.S3Triggers()
 	for _, t := range triggers {
 		name := s3EventQueue(t.Function)
 		queues = append(queues,
-			sqslocal.QueueConfig{Name: name, VisibilityTimeout: 30 * time.Second, MaxReceiveCount: s3EventAttempts, DeadLetterQueue: name + "-failed"},
+			sqslocal.QueueConfig{Name: name, VisibilityTimeout: min(30*time.Second, visibilityCap), MaxReceiveCount: s3EventAttempts, DeadLetterQueue: name + "-failed"},
 			sqslocal.QueueConfig{Name: name + "-failed", MessageRetention: 14 * 24 * time.Hour})
 		p.raw = append(p.raw, sqslocal.RawMapping{Queue: name, Function: t.Function, MaxConcurrency: 2})
 	}
