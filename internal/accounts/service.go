@@ -28,8 +28,9 @@ type Config struct {
 	RowsPerChunk int
 	// UploadURLTTL is how long a pre-signed upload URL works (default 15m).
 	UploadURLTTL time.Duration
-	// ImportWorkers bounds the rows a worker hashes at once (default: the
-	// vCPUs of the function).
+	// ImportWorkers bounds the rows a worker hashes at once (default: one
+	// per vCPU). argon2id is memory-hard: measured, more rows in flight
+	// than vCPUs fight over memory bandwidth and import slower.
 	ImportWorkers int
 }
 

@@ -33,6 +33,9 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u User, audit *AuditEvent) error
 	GetUser(ctx context.Context, tenantID, userID string) (User, error)
 	GetUserByUsername(ctx context.Context, tenantID, usernameKey string) (User, error)
+	// UserIDByUsername reads only the username's guard: one read, where a
+	// bulk import needs just to know whether a name is taken.
+	UserIDByUsername(ctx context.Context, tenantID, usernameKey string) (string, error)
 	GetUserByBarcode(ctx context.Context, tenantID, barcode string) (User, error)
 	GetUserByPrimaryID(ctx context.Context, tenantID, primaryID string) (User, error)
 	FindUsersByEmail(ctx context.Context, tenantID, email string) ([]User, error)

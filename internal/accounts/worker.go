@@ -157,9 +157,14 @@ func (s *Service) importUserRow(ctx context.Context, t Tenant, j Job, row import
 		return rowFailed(row.Number, subject, err), nil
 	}
 
-	existing, err := s.store.GetUserByUsername(ctx, t.ID, UsernameKey(u.Username))
+	// Most rows of an import are new: the guard alone says so.
+	existingID, err := s.store.UserIDByUsername(ctx, t.ID, UsernameKey(u.Username))
 	switch {
 	case err == nil:
+		existing, err := s.store.GetUser(ctx, t.ID, existingID)
+		if err != nil {
+			return RowOutcome{}, err
+		}
 		return s.importExisting(ctx, t, j, row, existing, pw)
 	case !IsCode(err, CodeNotFound):
 		return RowOutcome{}, err

@@ -336,6 +336,18 @@ func (st *Store) GetUserByUsername(ctx context.Context, tenantID, usernameKey st
 	return st.viaGuard(ctx, tenantID, usernameGuardPK(tenantID, usernameKey))
 }
 
+// UserIDByUsername reads the username guard only.
+func (st *Store) UserIDByUsername(ctx context.Context, tenantID, usernameKey string) (string, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: st.tableName(), Key: key(usernameGuardPK(tenantID, usernameKey), skGuard), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", classify("get username guard", err, "", "")
+	}
+	if out.Item == nil {
+		return "", accounts.E(accounts.CodeNotFound, "user not found")
+	}
+	return str(out.Item, "userId"), nil
+}
+
 func (st *Store) viaGuard(ctx context.Context, tenantID, guardPK string) (accounts.User, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: st.tableName(), Key: key(guardPK, skGuard), ConsistentRead: aws.Bool(true)})
 	if err != nil {

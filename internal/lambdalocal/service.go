@@ -222,6 +222,24 @@ func (s *Service) Invoke(ctx context.Context, name string, payload []byte) ([]by
 	return inv.out, inv.err
 }
 
+// PIDs lists the processes running a function now, e.g. for a benchmark to
+// read their memory.
+func (s *Service) PIDs(name string) []int {
+	fn, ok := s.fns[name]
+	if !ok {
+		return nil
+	}
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	var pids []int
+	for in := range fn.live {
+		if in.cmd != nil && in.cmd.Process != nil {
+			pids = append(pids, in.cmd.Process.Pid)
+		}
+	}
+	return pids
+}
+
 // Close stops every function process (SIGTERM, then SIGKILL after 2 s) and
 // shuts the runtime API servers down. Pending and later invocations fail
 // with ErrClosed. Close is safe to call more than once.

@@ -2,8 +2,11 @@ package localstack_test
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,3 +104,129 @@ func pct(ds []time.Duration, p int) time.Duration {
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// BenchmarkImport measures a 2,000-row seed-000 file through the whole local
+// pipeline (pre-signed upload, S3 event, ingest, queue, worker) with the
+// production argon2id cost, as a share of this machine's hashing limit
+// (cores ÷ one hash) measured in the same run.
+func BenchmarkImport(b *testing.B) {
+	st, _ := startStack(b)
+	admin := client{tb: b, base: st.APIURL}.login("kpu", "admin", adminPassword)
+	h := passhash.New(passhash.DefaultParams())
+	var hashes []time.Duration
+	for range 20 {
+		t := time.Now()
+		_, _ = h.Hash("a long enough passphrase 0000")
+		hashes = append(hashes, time.Since(t))
+	}
+	limit := float64(runtime.NumCPU()) / pct(hashes, 50).Seconds()
+	// argon2id is memory-hard: all cores hashing at once is slower per
+	// hash than one core alone. Measure that too.
+	par := parallelHashRate(h, 3*time.Second)
+
+	const rows = 2000
+	var file strings.Builder
+	for i := range rows {
+		fmt.Fprintf(&file, "bench%04d,a long enough passphrase %04d\n", i, i)
+	}
+	status, body := admin.do("POST", "/v1/admin/imports", map[string]any{})
+	if status != 201 {
+		b.Fatalf("start import: %d %v", status, body)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	putFile(b, body["uploadUrl"].(string), file.String())
+	j := waitJob(b, admin, body["importId"].(string))
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if c := j["counts"].(map[string]any); c["created"] != float64(rows) {
+		b.Fatalf("import: %v", j)
+	}
+	rate := rows / elapsed.Seconds()
+	fmt.Printf("import of %d rows through the local stack: %.1fs, %.0f rows/s\n", rows, elapsed.Seconds(), rate)
+	fmt.Printf("  hashing limit, %d cores / %v per hash: %.0f rows/s -> %.2f of it\n", runtime.NumCPU(), pct(hashes, 50).Round(time.Millisecond), limit, rate/limit)
+	fmt.Printf("  hashing measured with every core busy: %.0f hashes/s -> %.2f of it (DynamoDB Local shares these cores)\n", par, rate/par)
+	b.ReportMetric(rate, "rows/s")
+	b.ReportMetric(rate/limit, "of-hash-limit")
+}
+
+// BenchmarkIngestMemory scans a 500,000-row dry run in the real ingest
+// function and prints that process's peak RSS: the file is streamed, so it
+// must stay flat whatever the file's size.
+func BenchmarkIngestMemory(b *testing.B) {
+	st, _ := startStack(b)
+	admin := client{tb: b, base: st.APIURL}.login("kpu", "admin", adminPassword)
+	const rows = 500000
+	var file strings.Builder
+	file.Grow(rows * 40)
+	for i := range rows {
+		fmt.Fprintf(&file, "member%06d,a long enough passphrase %06d\n", i, i)
+	}
+	status, body := admin.do("POST", "/v1/admin/imports", map[string]any{"dryRun": true})
+	if status != 201 {
+		b.Fatalf("start import: %d %v", status, body)
+	}
+	id := body["importId"].(string)
+	b.ResetTimer()
+	start := time.Now()
+	putFile(b, body["uploadUrl"].(string), file.String())
+	for {
+		_, j := admin.do("GET", "/v1/admin/imports/"+id, nil)
+		if j["status"] != "pending" && j["status"] != "validating" {
+			break
+		}
+		if time.Since(start) > 3*time.Minute {
+			b.Fatalf("ingest did not finish: %v", j)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	scan := time.Since(start)
+	b.StopTimer()
+	// The scan is what is measured; the dry run's rows need not run.
+	admin.do("POST", "/v1/admin/imports/"+id+"/cancel", nil)
+	var peak int64
+	for _, pid := range st.PIDs("ImportsIngestFunction") {
+		peak = max(peak, vmHWM(b, pid))
+	}
+	fmt.Printf("ingest of a %d-row (%.0f MB) file: %.1fs; ingest function peak RSS %.1f MB\n", rows, float64(file.Len())/(1<<20), scan.Seconds(), float64(peak)/(1<<20))
+	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+}
+
+// vmHWM reads a process's peak resident set size from /proc.
+func vmHWM(tb testing.TB, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatalf("read peak RSS: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// parallelHashRate hashes on every core at once for d and returns hashes/s.
+func parallelHashRate(h *passhash.Hasher, d time.Duration) float64 {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	n := 0
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				_, _ = h.Hash("a long enough passphrase 0000")
+				mu.Lock()
+				n++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
+}

@@ -317,6 +317,9 @@ func buildFunctions(ctx context.Context, root, binDir string, logs io.Writer) er
 	return nil
 }
 
+// PIDs lists the processes running a function, for measurements.
+func (st *Stack) PIDs(function string) []int { return st.lambdas.PIDs(function) }
+
 // Invoke calls one function of the template directly, as Lambda would.
 func (st *Stack) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
 	return st.lambdas.Invoke(ctx, function, payload)
