@@ -57,11 +57,7 @@ const (
 // ListAudit is GET /v1/admin/audit: a page of the trail as JSON, or with
 // format=csv every matching event (from cursor on) up to the export limit.
 func (a *API) ListAudit(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		q, format, err := auditQuery(req.QueryStringParameters)
 		if err != nil {
 			return reply{}, err

@@ -42,22 +42,14 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 
 // Logout is POST /v1/auth/logout.
 func (a *API) Logout(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		return reply{status: http.StatusNoContent}, a.svc.Logout(ctx, c)
 	})
 }
 
 // Me is GET /v1/me.
 func (a *API) Me(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		u, err := a.svc.Me(ctx, c)
 		if err != nil {
 			return reply{}, err
@@ -77,11 +69,7 @@ type message struct {
 
 // ChangePassword is POST /v1/me/password.
 func (a *API) ChangePassword(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in changePasswordRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err

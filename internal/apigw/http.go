@@ -316,8 +316,20 @@ func asString(v any) string {
 	return s
 }
 
-// caller is callerOf for routes behind the authorizer: without its context
-// the route was wired wrongly, and nobody gets in.
+// serveCaller is serve for routes behind the authorizer: the route gets the
+// caller the authorizer vouched for. Without the authorizer's context the
+// route was wired wrongly, and nobody gets in.
+func (a *API) serveCaller(ctx context.Context, req Request, r func(context.Context, accounts.Caller, Request) (reply, error)) (Response, error) {
+	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
+		c, err := caller(req)
+		if err != nil {
+			return reply{}, err
+		}
+		return r(ctx, c, req)
+	})
+}
+
+// caller is callerOf for routes behind the authorizer.
 func caller(req Request) (accounts.Caller, error) {
 	c, ok := callerOf(req)
 	if !ok {

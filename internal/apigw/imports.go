@@ -102,11 +102,7 @@ type startImportResponse struct {
 // URL to PUT its CSV file to. Every field has a default, so the body may be
 // left out.
 func (a *API) StartImport(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}
@@ -164,11 +160,7 @@ func pageQuery(p map[string]string, maxLimit int) (int, string, error) {
 
 // ListImports is GET /v1/admin/imports: the tenant's jobs, newest first.
 func (a *API) ListImports(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		limit, cursor, err := pageQuery(req.QueryStringParameters, maxImportsPage)
 		if err != nil {
 			return reply{}, err
@@ -187,11 +179,7 @@ func (a *API) ListImports(ctx context.Context, req Request) (Response, error) {
 
 // GetImport is GET /v1/admin/imports/{id}.
 func (a *API) GetImport(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}
@@ -206,11 +194,7 @@ func (a *API) GetImport(ctx context.Context, req Request) (Response, error) {
 // CancelImport is POST /v1/admin/imports/{id}/cancel. Rows imported so far
 // stay; a job that has ended answers 409.
 func (a *API) CancelImport(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}
@@ -254,11 +238,7 @@ type reportMoved struct {
 // outcomes as CSV. Up to 4 MiB it is the answer; a larger one is stored
 // and the answer is 303 See Other to a link that works for five minutes.
 func (a *API) ImportReport(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}

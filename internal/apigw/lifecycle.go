@@ -23,11 +23,7 @@ type updateUserRequest struct {
 // UpdateUser is PATCH /v1/admin/users/{id}: the version read (If-Match or
 // "version") is required, so that concurrent edits are not lost.
 func (a *API) UpdateUser(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in updateUserRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err
@@ -63,11 +59,7 @@ func (a *API) ReactivateUser(ctx context.Context, req Request) (Response, error)
 }
 
 func (a *API) setStatus(ctx context.Context, req Request, status accounts.Status) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		// No body is needed; one that is sent must be {}.
 		if err := decodeOptionalJSON(req, &struct{}{}); err != nil {
 			return reply{}, err
@@ -83,11 +75,7 @@ func (a *API) setStatus(ctx context.Context, req Request, status accounts.Status
 // DeleteUser is DELETE /v1/admin/users/{id}?confirm=<username>. Without the
 // confirmation the domain answers 428 and points at deactivation.
 func (a *API) DeleteUser(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := knownParams(req.QueryStringParameters, "confirm"); err != nil {
 			return reply{}, err
 		}
@@ -126,11 +114,7 @@ type bulkResponse struct {
 // BulkUsers is POST /v1/admin/users:bulk: one action on many users, with an
 // outcome per id; one failure does not stop the others.
 func (a *API) BulkUsers(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in bulkRequest
 		if err := decodeBody(req, &in, maxBulkBody, false); err != nil {
 			return reply{}, err
@@ -163,11 +147,7 @@ type suggestResponse struct {
 
 // SuggestUsername is POST /v1/admin/usernames:suggest.
 func (a *API) SuggestUsername(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in suggestRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err

@@ -28,11 +28,7 @@ type resetPasswordResponse struct {
 
 // ResetPassword is POST /v1/admin/users/{id}/password.
 func (a *API) ResetPassword(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in resetPasswordRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err

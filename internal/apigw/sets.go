@@ -41,11 +41,7 @@ type setResponse struct {
 
 // ListSets is GET /v1/admin/sets: the tenant's sets, newest first.
 func (a *API) ListSets(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}
@@ -63,11 +59,7 @@ func (a *API) ListSets(ctx context.Context, req Request) (Response, error) {
 
 // GetSet is GET /v1/admin/sets/{id}: the set and a page of its members.
 func (a *API) GetSet(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		limit, cursor, err := pageQuery(req.QueryStringParameters, maxMembersPage)
 		if err != nil {
 			return reply{}, err
@@ -87,11 +79,7 @@ func (a *API) GetSet(ctx context.Context, req Request) (Response, error) {
 // DeleteSet is DELETE /v1/admin/sets/{id}; the users stay. A set still
 // being built answers 409.
 func (a *API) DeleteSet(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}

@@ -56,11 +56,7 @@ func shortDuration(d time.Duration) string {
 
 // GetSettings is GET /v1/admin/settings.
 func (a *API) GetSettings(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		t, err := a.svc.Settings(ctx, c)
 		if err != nil {
 			return reply{}, err
@@ -87,11 +83,7 @@ type settingsPatchRequest struct {
 // UpdateSettings is PATCH /v1/admin/settings. The version (If-Match or
 // "version") is optional here: without it the last write wins.
 func (a *API) UpdateSettings(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in settingsPatchRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err

@@ -31,11 +31,7 @@ type createUserResponse struct {
 
 // CreateUser is POST /v1/admin/users.
 func (a *API) CreateUser(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		var in createUserRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err
@@ -51,11 +47,7 @@ func (a *API) CreateUser(ctx context.Context, req Request) (Response, error) {
 // GetUser is GET /v1/admin/users/{id}. The ETag is the user's version, to
 // send back in If-Match when editing.
 func (a *API) GetUser(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		u, err := a.svc.GetUser(ctx, c, req.PathParameters["id"])
 		if err != nil {
 			return reply{}, err
@@ -73,11 +65,7 @@ var listParams = []string{"limit", "cursor", "role", "noRole", "status", "prefix
 
 // ListUsers is GET /v1/admin/users.
 func (a *API) ListUsers(ctx context.Context, req Request) (Response, error) {
-	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		c, err := caller(req)
-		if err != nil {
-			return reply{}, err
-		}
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		q, err := listQuery(req.QueryStringParameters)
 		if err != nil {
 			return reply{}, err
