@@ -346,11 +346,12 @@ func (s *Service) SuggestUsername(ctx context.Context, c Caller, first, last str
 
 // SettingsPatch changes some of a tenant's settings; nil leaves one as it is.
 type SettingsPatch struct {
-	PasswordMinLength        *int
-	UsernameFormat           *string
-	StaffPasswordsMustChange *bool
-	ResetLinkTTL             *Duration
-	SenderName               *string
+	PasswordMinLength           *int
+	UsernameFormat              *string
+	StaffPasswordsMustChange    *bool
+	ImportedPasswordsMustChange *bool
+	ResetLinkTTL                *Duration
+	SenderName                  *string
 }
 
 // Settings returns the caller's tenant.
@@ -389,6 +390,10 @@ func (s *Service) UpdateSettings(ctx context.Context, c Caller, version int64, p
 	if patch.StaffPasswordsMustChange != nil && *patch.StaffPasswordsMustChange != next.StaffPasswordsMustChange {
 		next.StaffPasswordsMustChange = *patch.StaffPasswordsMustChange
 		fields = append(fields, "staffPasswordsMustChange")
+	}
+	if patch.ImportedPasswordsMustChange != nil && *patch.ImportedPasswordsMustChange != next.ImportedPasswordsMustChange {
+		next.ImportedPasswordsMustChange = *patch.ImportedPasswordsMustChange
+		fields = append(fields, "importedPasswordsMustChange")
 	}
 	if patch.ResetLinkTTL != nil && *patch.ResetLinkTTL != next.ResetLinkTTL {
 		next.ResetLinkTTL = *patch.ResetLinkTTL

@@ -15,26 +15,28 @@ type passwordPolicyView struct {
 
 // settingsView is a tenant's settings as staff see them.
 type settingsView struct {
-	Tenant                   string             `json:"tenant"`
-	Name                     string             `json:"name"`
-	PasswordPolicy           passwordPolicyView `json:"passwordPolicy"`
-	UsernameFormat           string             `json:"usernameFormat"`
-	UsernameFormatExample    string             `json:"usernameFormatExample,omitempty"`
-	StaffPasswordsMustChange bool               `json:"staffPasswordsMustChange"`
-	ResetLinkTTL             string             `json:"resetLinkTtl"`
-	SenderName               string             `json:"senderName"`
-	Version                  int64              `json:"version"`
+	Tenant                      string             `json:"tenant"`
+	Name                        string             `json:"name"`
+	PasswordPolicy              passwordPolicyView `json:"passwordPolicy"`
+	UsernameFormat              string             `json:"usernameFormat"`
+	UsernameFormatExample       string             `json:"usernameFormatExample,omitempty"`
+	StaffPasswordsMustChange    bool               `json:"staffPasswordsMustChange"`
+	ImportedPasswordsMustChange bool               `json:"importedPasswordsMustChange"`
+	ResetLinkTTL                string             `json:"resetLinkTtl"`
+	SenderName                  string             `json:"senderName"`
+	Version                     int64              `json:"version"`
 }
 
 func settingsOf(t accounts.Tenant) settingsView {
 	v := settingsView{
 		Tenant: t.ID, Name: t.Name,
-		PasswordPolicy:           passwordPolicyView{MinLength: t.Settings.PasswordPolicy.MinLength},
-		UsernameFormat:           string(t.Settings.UsernameFormat),
-		StaffPasswordsMustChange: t.Settings.StaffPasswordsMustChange,
-		ResetLinkTTL:             shortDuration(time.Duration(t.Settings.ResetLinkTTL)),
-		SenderName:               t.Settings.SenderName,
-		Version:                  t.Version,
+		PasswordPolicy:              passwordPolicyView{MinLength: t.Settings.PasswordPolicy.MinLength},
+		UsernameFormat:              string(t.Settings.UsernameFormat),
+		StaffPasswordsMustChange:    t.Settings.StaffPasswordsMustChange,
+		ImportedPasswordsMustChange: t.Settings.ImportedPasswordsMustChange,
+		ResetLinkTTL:                shortDuration(time.Duration(t.Settings.ResetLinkTTL)),
+		SenderName:                  t.Settings.SenderName,
+		Version:                     t.Version,
 	}
 	if t.Settings.UsernameFormat != "" {
 		v.UsernameFormatExample = t.Settings.UsernameFormat.Example()
@@ -72,8 +74,9 @@ type settingsPatchRequest struct {
 	PasswordPolicy *struct {
 		MinLength *int `json:"minLength"`
 	} `json:"passwordPolicy"`
-	UsernameFormat           *string `json:"usernameFormat"`
-	StaffPasswordsMustChange *bool   `json:"staffPasswordsMustChange"`
+	UsernameFormat              *string `json:"usernameFormat"`
+	StaffPasswordsMustChange    *bool   `json:"staffPasswordsMustChange"`
+	ImportedPasswordsMustChange *bool   `json:"importedPasswordsMustChange"`
 	// ResetLinkTTL is read as a string here so that a bad value is a field
 	// error naming resetLinkTtl.
 	ResetLinkTTL *string `json:"resetLinkTtl"`
@@ -92,7 +95,7 @@ func (a *API) UpdateSettings(ctx context.Context, req Request) (Response, error)
 		if err != nil {
 			return reply{}, err
 		}
-		patch := accounts.SettingsPatch{UsernameFormat: in.UsernameFormat, StaffPasswordsMustChange: in.StaffPasswordsMustChange, SenderName: in.SenderName}
+		patch := accounts.SettingsPatch{UsernameFormat: in.UsernameFormat, StaffPasswordsMustChange: in.StaffPasswordsMustChange, ImportedPasswordsMustChange: in.ImportedPasswordsMustChange, SenderName: in.SenderName}
 		if in.PasswordPolicy != nil {
 			patch.PasswordMinLength = in.PasswordPolicy.MinLength
 		}
