@@ -124,6 +124,9 @@ func generateFile(rng *rand.Rand) genFile {
 		switch {
 		case cols != ncols:
 			r.Err = fmt.Sprintf("expected %d %s, found %d", ncols, map[bool]string{true: "field", false: "fields"}[ncols == 1], cols)
+			if format != 2 { // the username is the first column: the report names it
+				r.Username = cellValue(raw[0])
+			}
 		case format == 0:
 			r.Username, r.Password = cellValue(raw[0]), cellValue(raw[1])
 		case format == 1:

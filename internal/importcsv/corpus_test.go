@@ -74,8 +74,8 @@ var corpusCases = []struct {
 		format: importcsv.FormatLibraryPass, columns: libraryPassCols,
 		rows: []R{
 			{Number: 1, Username: "alice", Password: "one"},
-			{Number: 2, Err: "expected 2 fields, found 1"},
-			{Number: 3, Err: "expected 2 fields, found 3"},
+			{Number: 2, Username: "bob", Err: "expected 2 fields, found 1"},
+			{Number: 3, Username: "carol", Err: "expected 2 fields, found 3"},
 			{Number: 4, Username: "dave", Password: "four"},
 			{Number: 5, Password: "no name", Err: "the username is empty"},
 		},
@@ -109,7 +109,7 @@ var corpusCases = []struct {
 		format: importcsv.FormatExtended, columns: []string{"username", "password", "status"},
 		rows: []R{
 			{Number: 2, Username: "alice", Password: "pw1", Status: "active"},
-			{Number: 3, Err: "expected 3 fields, found 2"},
+			{Number: 3, Username: "bob", Err: "expected 3 fields, found 2"},
 			{Number: 4, Password: "pw3", Status: "active", Err: "the username is empty"},
 			{Number: 5, Username: "carol", Password: "pw4", Status: "suspended", Err: `status must be "active" or "inactive" (or empty)`},
 			{Number: 6, Username: "dave", Password: "pw5"},

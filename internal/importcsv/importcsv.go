@@ -639,6 +639,12 @@ func (b *rowBuilder) build(cells []string, number int) Row {
 	row := Row{Number: number, Has: b.has}
 	if len(cells) != len(b.h.Columns) {
 		row.Err = fmt.Sprintf("expected %d %s, found %d", len(b.h.Columns), plural(len(b.h.Columns), "field", "fields"), len(cells))
+		// Name the row's user in the report when that is safe: the first
+		// cell is the first cell however the row is split, but a later
+		// position may hold a piece of a password cut at a stray comma.
+		if len(cells) > 0 && b.h.Columns[0] == ColUsername {
+			row.Username = stripApostrophe(cells[0])
+		}
 		return row
 	}
 	if b.h.Format == FormatIDList {

@@ -34,8 +34,15 @@ func TestParsingDetails(t *testing.T) {
 			data: "alice,pw\nbob,pw2", rows: []R{{Number: 1, Username: "alice", Password: "pw"}, {Number: 2, Username: "bob", Password: "pw2"}},
 		},
 		{
+			// A comma typed in an unquoted password splits the row; only the
+			// first cell is surely the first column, so a username later in
+			// the row is not named, lest a piece of password be.
+			name: "a mis-split row names its user only from the first column",
+			data: "password,username\nsec,ret,bob\n", rows: []R{{Number: 2, Err: "expected 2 fields, found 3"}},
+		},
+		{
 			name: "a trailing comma makes an extra, empty field: a per-row error",
-			data: "alice,pw\nbob,pw,\n", rows: []R{{Number: 1, Username: "alice", Password: "pw"}, {Number: 2, Err: "expected 2 fields, found 3"}},
+			data: "alice,pw\nbob,pw,\n", rows: []R{{Number: 1, Username: "alice", Password: "pw"}, {Number: 2, Username: "bob", Err: "expected 2 fields, found 3"}},
 		},
 		{
 			name: "an empty quoted cell is an empty cell",
