@@ -236,25 +236,14 @@ func (st *Store) CompleteChunk(ctx context.Context, tenantID, jobID string, r ac
 			":c": n(int64(r.Created)), ":u": n(int64(r.Updated)), ":s": n(int64(r.Skipped)), ":f": n(int64(r.Failed)), ":one": n(1),
 		},
 	}})
-	first := true
 	// Workers finishing chunks of one job at once contend for its item;
-	// DynamoDB cancels such transactions, and a short retry is cheaper
-	// than redelivering the chunk.
-	for attempt := 0; ; attempt++ {
-		err := st.run(ctx, "complete chunk", t)
-		if err == nil {
-			break
-		}
-		if accounts.IsCode(err, accounts.CodeConflict) {
-			first = false
-			break
-		}
-		if !accounts.IsCode(err, accounts.CodeUnavailable) || attempt >= 5 {
+	// run retries those cancellations (see transact).
+	first := true
+	if err := st.run(ctx, "complete chunk", t); err != nil {
+		if !accounts.IsCode(err, accounts.CodeConflict) {
 			return accounts.Job{}, false, err
 		}
-		if err := backoff(ctx, attempt+1); err != nil {
-			return accounts.Job{}, false, err
-		}
+		first = false
 	}
 	j, err := st.GetJob(ctx, tenantID, jobID)
 	return j, first, err

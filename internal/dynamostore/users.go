@@ -150,26 +150,48 @@ func (st *Store) run(ctx context.Context, op string, t txn) error {
 }
 
 // transact runs items and turns a cancellation into the reason of the first
-// item whose condition failed.
+// item whose condition failed. A transaction cancelled because another one
+// held the same item (TransactionConflict) applied nothing, so it is tried
+// again: the retry either succeeds or meets the condition the winner broke,
+// which is the answer the caller should get (e.g. a stale version).
 func (st *Store) transact(ctx context.Context, op string, items []ddb.TransactWriteItem, reasons []reason) error {
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	for attempt := 0; ; attempt++ {
+		contended, err := st.transactOnce(ctx, op, items, reasons)
+		if !contended || attempt >= 4 {
+			return err
+		}
+		if err := backoff(ctx, attempt+1); err != nil {
+			return err
+		}
+	}
+}
+
+func (st *Store) transactOnce(ctx context.Context, op string, items []ddb.TransactWriteItem, reasons []reason) (contended bool, err error) {
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *ddb.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for i, r := range tce.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(reasons) {
 				if reasons[i].code == accounts.CodeInternal {
-					return accounts.Internal(fmt.Errorf("%s: %s: %w", op, reasons[i].message, err))
+					return false, accounts.Internal(fmt.Errorf("%s: %s: %w", op, reasons[i].message, err))
 				}
-				return &accounts.Error{Code: reasons[i].code, Field: reasons[i].field, Message: reasons[i].message, Err: err}
+				return false, &accounts.Error{Code: reasons[i].code, Field: reasons[i].field, Message: reasons[i].message, Err: err}
 			}
 		}
 		for _, r := range tce.CancellationReasons {
-			if c := aws.ToString(r.Code); c == "ThrottlingError" || c == "TransactionConflict" || c == "ProvisionedThroughputExceeded" {
-				return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the service is busy; retry shortly", Err: err}
+			switch aws.ToString(r.Code) {
+			case "TransactionConflict":
+				return true, &accounts.Error{Code: accounts.CodeUnavailable, Message: "the service is busy; retry shortly", Err: err}
+			case "ThrottlingError", "ProvisionedThroughputExceeded":
+				return false, &accounts.Error{Code: accounts.CodeUnavailable, Message: "the service is busy; retry shortly", Err: err}
 			}
 		}
 	}
-	return classify(op, err, "", "")
+	var tcx *ddb.TransactionConflictException
+	if errors.As(err, &tcx) {
+		return true, &accounts.Error{Code: accounts.CodeUnavailable, Message: "the service is busy; retry shortly", Err: err}
+	}
+	return false, classify(op, err, "", "")
 }
 
 // CreateUser writes the user and its uniqueness guards in one transaction:
