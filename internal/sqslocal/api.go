@@ -565,7 +565,19 @@ func (s *Service) opDeleteMessageBatch(_ *http.Request, body []byte) (any, error
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	if aerr := checkBatch("DeleteMessageBatchRequestEntry", ids); aerr != nil {
+	return s.applyBatch("DeleteMessageBatchRequestEntry", ids, func(i int) (*record, *apiError) {
+		if in.Entries[i].ReceiptHandle == "" {
+			return nil, missingParameter("ReceiptHandle")
+		}
+		return s.deleteLocked(q, in.Entries[i].ReceiptHandle)
+	})
+}
+
+// applyBatch is the body of the Delete and ChangeMessageVisibility batch
+// calls: it checks the entry ids, applies each entry under the lock (a nil
+// record is a success that changed nothing), and logs the changes at once.
+func (s *Service) applyBatch(entryName string, ids []string, apply func(i int) (*record, *apiError)) (any, error) {
+	if aerr := checkBatch(entryName, ids); aerr != nil {
 		return nil, aerr
 	}
 	type okEntry struct{ Id string }
@@ -573,22 +585,18 @@ func (s *Service) opDeleteMessageBatch(_ *http.Request, body []byte) (any, error
 		Successful []okEntry
 		Failed     []batchError
 	}{Successful: []okEntry{}, Failed: []batchError{}}
-	err = s.locked(func() error {
+	err := s.locked(func() error {
 		var recs []*record
-		for _, e := range in.Entries {
-			if e.ReceiptHandle == "" {
-				out.Failed = append(out.Failed, entryError(e.Id, missingParameter("ReceiptHandle")))
-				continue
-			}
-			rec, aerr := s.deleteLocked(q, e.ReceiptHandle)
+		for i, id := range ids {
+			rec, aerr := apply(i)
 			if aerr != nil {
-				out.Failed = append(out.Failed, entryError(e.Id, aerr))
+				out.Failed = append(out.Failed, entryError(id, aerr))
 				continue
 			}
 			if rec != nil {
 				recs = append(recs, rec)
 			}
-			out.Successful = append(out.Successful, okEntry{e.Id})
+			out.Successful = append(out.Successful, okEntry{id})
 		}
 		if len(recs) > 0 {
 			_, err := s.appendLocked(recs...)
@@ -664,42 +672,17 @@ func (s *Service) opChangeMessageVisibilityBatch(_ *http.Request, body []byte) (
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	if aerr := checkBatch("ChangeMessageVisibilityBatchRequestEntry", ids); aerr != nil {
-		return nil, aerr
-	}
-	type okEntry struct{ Id string }
-	out := struct {
-		Successful []okEntry
-		Failed     []batchError
-	}{Successful: []okEntry{}, Failed: []batchError{}}
-	err = s.locked(func() error {
-		var recs []*record
-		for _, e := range in.Entries {
-			vt, aerr := checkVisibilityTimeout(e.VisibilityTimeout)
-			var rec *record
-			if aerr == nil && e.ReceiptHandle == "" {
-				aerr = missingParameter("ReceiptHandle")
-			}
-			if aerr == nil {
-				rec, aerr = s.changeVisibilityLocked(q, e.ReceiptHandle, vt)
-			}
-			if aerr != nil {
-				out.Failed = append(out.Failed, entryError(e.Id, aerr))
-				continue
-			}
-			recs = append(recs, rec)
-			out.Successful = append(out.Successful, okEntry{e.Id})
+	return s.applyBatch("ChangeMessageVisibilityBatchRequestEntry", ids, func(i int) (*record, *apiError) {
+		e := in.Entries[i]
+		vt, aerr := checkVisibilityTimeout(e.VisibilityTimeout)
+		if aerr != nil {
+			return nil, aerr
 		}
-		if len(recs) > 0 {
-			_, err := s.appendLocked(recs...)
-			return err
+		if e.ReceiptHandle == "" {
+			return nil, missingParameter("ReceiptHandle")
 		}
-		return nil
+		return s.changeVisibilityLocked(q, e.ReceiptHandle, vt)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // --- GetQueueUrl, ListQueues, GetQueueAttributes, PurgeQueue
