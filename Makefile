@@ -13,10 +13,10 @@ ENV ?= default
 ## run: start the whole system locally (API, authorizer, DynamoDB Local)
 run: tools
 	@mkdir -p bin
-	$(GO) build -o bin/localstack ./cmd/localstack
+	$(GO) build -o bin/devstack ./cmd/devstack
 	@# exec: Ctrl-C and SIGTERM reach the stack itself, which then stops
 	@# its functions and DynamoDB Local cleanly.
-	exec bin/localstack
+	exec bin/devstack
 
 ## test: every test, against DynamoDB Local
 test: tools
@@ -26,7 +26,7 @@ test: tools
 ## bench: print hashing cost and login latency through the local stack
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./internal/passhash
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./internal/localstack
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./internal/devstack/stack
 
 ## build: every function for Lambda (linux/arm64, static, stripped) into bin/
 build:

@@ -4,27 +4,8 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
-
-	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/dynamostore"
-	"github.com/libaccounts/libaccounts/internal/lambdaenv"
 	"github.com/libaccounts/libaccounts/internal/lambdaevents"
-	"github.com/libaccounts/libaccounts/internal/passhash"
-	"github.com/libaccounts/libaccounts/internal/s3blobs"
-	"github.com/libaccounts/libaccounts/internal/sesmailer"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
 )
 
-func main() {
-	env := lambdaenv.MustLoad()
-	svc := accounts.NewService(accounts.Deps{
-		Store:  dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.TableName),
-		Hasher: passhash.New(env.Argon2),
-		Mailer: sesmailer.New(ses.NewFromConfig(env.AWS), env.MailFrom),
-		Blobs:  s3blobs.New(env.S3()),
-		Logger: env.Logger,
-	}, env.Accounts)
-	lambda.Start(lambdaevents.New(svc, env.Logger).ImportChunks)
-}
+func main() { lambdamain.Events(func(h *lambdaevents.Handlers) any { return h.ImportChunks }) }

@@ -18,8 +18,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/devstack/s3emu"
 	"github.com/libaccounts/libaccounts/internal/s3blobs"
-	"github.com/libaccounts/libaccounts/internal/s3local"
 )
 
 const importBucket = "imports-test"
@@ -62,7 +62,7 @@ func newImportEnv(tb testing.TB, store accounts.Store) *importEnv {
 	tb.Helper()
 	f := newFixture(tb)
 	e := &importEnv{fixture: f, box: &outbox{}, q: &queue{}, events: make(chan events.S3EventRecord, 100)}
-	srv, err := s3local.New(s3local.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, OnObjectCreated: func(_ context.Context, r events.S3EventRecord) error {
+	srv, err := s3emu.New(s3emu.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, OnObjectCreated: func(_ context.Context, r events.S3EventRecord) error {
 		e.events <- r
 		return nil
 	}})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/apigw"
-	"github.com/libaccounts/libaccounts/internal/ddblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 )
@@ -40,7 +40,7 @@ func newEnv(tb testing.TB, tenants ...string) *env {
 // configured.
 func newEnvWith(tb testing.TB, mail *outbox, tenants ...string) *env {
 	tb.Helper()
-	client, table := ddblocal.TestTable(tb)
+	client, table := dynamodblocal.TestTable(tb)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	deps := accounts.Deps{

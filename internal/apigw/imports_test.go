@@ -22,11 +22,11 @@ import (
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/apigw"
-	"github.com/libaccounts/libaccounts/internal/ddblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/s3emu"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 	"github.com/libaccounts/libaccounts/internal/s3blobs"
-	"github.com/libaccounts/libaccounts/internal/s3local"
 )
 
 const importBucket = "libaccounts-test-imports"
@@ -88,9 +88,9 @@ type importEnv struct {
 
 func newImportEnv(tb testing.TB, tenants ...string) *importEnv {
 	tb.Helper()
-	client, table := ddblocal.TestTable(tb)
+	client, table := dynamodblocal.TestTable(tb)
 	objects := &objectEvents{}
-	srv, err := s3local.New(s3local.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, OnObjectCreated: objects.on})
+	srv, err := s3emu.New(s3emu.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, OnObjectCreated: objects.on})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/ddblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 )
 
@@ -24,7 +24,7 @@ func id(i int) string { return fmt.Sprintf("user%022d", i) }
 
 func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
 	t.Parallel()
-	client, table := ddblocal.TestTable(t)
+	client, table := dynamodblocal.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(1), "a")
@@ -46,7 +46,7 @@ func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
 
 func TestRevokingManySessions(t *testing.T) {
 	t.Parallel()
-	client, table := ddblocal.TestTable(t)
+	client, table := dynamodblocal.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(2), "b")
@@ -96,7 +96,7 @@ func (t throttling) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ..
 
 func TestThrottlingIsUnavailableNotInternal(t *testing.T) {
 	t.Parallel()
-	client, table := ddblocal.TestTable(t)
+	client, table := dynamodblocal.TestTable(t)
 	st := dynamostore.New(throttling{API: client, getItem: func() error {
 		return &ddb.ProvisionedThroughputExceededException{Message: new(string)}
 	}}, table)
@@ -112,7 +112,7 @@ func TestThrottlingIsUnavailableNotInternal(t *testing.T) {
 
 func TestUserRoundTripKeepsEveryField(t *testing.T) {
 	t.Parallel()
-	client, table := ddblocal.TestTable(t)
+	client, table := dynamodblocal.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	// An admin counts towards the tenant's admins, so the tenant must exist.
@@ -141,7 +141,7 @@ func TestUserRoundTripKeepsEveryField(t *testing.T) {
 
 func TestEditsKeepSignInBookkeeping(t *testing.T) {
 	t.Parallel()
-	client, table := ddblocal.TestTable(t)
+	client, table := dynamodblocal.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	prev := newUser("kpu", id(5), "c")
@@ -177,7 +177,7 @@ func TestEditsKeepSignInBookkeeping(t *testing.T) {
 
 func TestAChangeAndItsAuditEventStandOrFallTogether(t *testing.T) {
 	t.Parallel()
-	client, table := ddblocal.TestTable(t)
+	client, table := dynamodblocal.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(6), "d")

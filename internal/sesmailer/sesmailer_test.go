@@ -24,7 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/localstack"
+	"github.com/libaccounts/libaccounts/internal/devstack/stack"
 	"github.com/libaccounts/libaccounts/internal/sesmailer"
 )
 
@@ -51,7 +51,7 @@ func sesClient(tb testing.TB, endpoint string) *ses.Client {
 func localSES(tb testing.TB) (*sesmailer.Mailer, string) {
 	tb.Helper()
 	dir := tb.TempDir()
-	srv := httptest.NewServer(localstack.NewSES(dir))
+	srv := httptest.NewServer(stack.NewSES(dir))
 	tb.Cleanup(srv.Close)
 	return sesmailer.New(sesClient(tb, srv.URL), from), dir
 }

@@ -1,0 +1,4 @@
+package dynamodblocal
+
+// Unavailable is unavailable, for the external tests.
+var Unavailable = unavailable

@@ -1,0 +1,416 @@
+package lambdaemu
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Runtime API (2018-06-01) header names.
+const (
+	hdrRequestID    = "Lambda-Runtime-Aws-Request-Id"
+	hdrDeadlineMs   = "Lambda-Runtime-Deadline-Ms"
+	hdrFunctionARN  = "Lambda-Runtime-Invoked-Function-Arn"
+	hdrTraceID      = "Lambda-Runtime-Trace-Id"
+	hdrErrorType    = "Lambda-Runtime-Function-Error-Type"
+	trailerErrorTyp = "Lambda-Runtime-Function-Error-Type"
+	trailerErrorBdy = "Lambda-Runtime-Function-Error-Body"
+)
+
+// instance is one execution environment: a function process plus the
+// runtime API server it talks to.
+type instance struct {
+	fn   *function
+	cmd  *exec.Cmd
+	srv  *http.Server
+	addr string
+
+	events chan *invocation // unbuffered: a send completes when GET /next takes the event
+
+	mu      sync.Mutex
+	current *invocation // taken by the runtime, no response yet
+
+	initOnce   sync.Once
+	initFailed chan struct{} // closed after POST /runtime/init/error
+	initErr    *FunctionError
+
+	stopping chan struct{} // closed when the process is being stopped
+	stopOnce sync.Once
+	exited   chan struct{} // closed once the process has been reaped
+	waitErr  error         // valid after exited is closed
+	dead     bool          // guarded by fn.mu
+
+	stdout, stderr *lineWriter
+}
+
+// startInstance starts a runtime API server and the function process.
+func startInstance(fn *function, seq int) (*instance, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("lambdaemu: function %s: runtime API listener: %w", fn.cfg.Name, err)
+	}
+	prefix := "[" + fn.cfg.Name + "] "
+	in := &instance{
+		fn:         fn,
+		addr:       ln.Addr().String(),
+		events:     make(chan *invocation),
+		initFailed: make(chan struct{}),
+		stopping:   make(chan struct{}),
+		exited:     make(chan struct{}),
+		stdout:     &lineWriter{sink: fn.svc.logs, prefix: prefix},
+		stderr:     &lineWriter{sink: fn.svc.logs, prefix: prefix},
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", in.handleNext)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", in.handleResponse)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", in.handleError)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", in.handleInitError)
+	in.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(&lineWriter{sink: fn.svc.logs, prefix: prefix + "lambdaemu: "}, "", 0),
+	}
+	go func() { _ = in.srv.Serve(ln) }()
+
+	cmd := exec.Command(fn.cfg.Binary)
+	cmd.Dir = filepath.Dir(fn.cfg.Binary) // Lambda runs the function from its task root
+	cmd.Env = in.environ(seq)
+	cmd.Stdin = nil
+	cmd.Stdout = in.stdout
+	cmd.Stderr = in.stderr
+	cmd.WaitDelay = stopGrace // don't hang on descendants holding the log pipes
+	setProcAttr(cmd)
+	// On Linux the child gets SIGKILL when its parent dies (a killed local
+	// stack leaves no function running). That signal is tied to the OS
+	// thread that forks the child, so fork and wait from one locked thread
+	// that lives exactly as long as the child.
+	started, waited := make(chan error, 1), make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		waited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		_ = in.srv.Close()
+		return nil, fmt.Errorf("lambdaemu: function %s: start %s: %w", fn.cfg.Name, fn.cfg.Binary, err)
+	}
+	in.cmd = cmd
+
+	go func() {
+		err := <-waited
+		in.stdout.flush()
+		in.stderr.flush()
+		in.waitErr = err
+		in.stopOnce.Do(func() { close(in.stopping) })
+		_ = in.srv.Close()
+		fn.forget(in)
+		close(in.exited)
+	}()
+	return in, nil
+}
+
+// environ builds the process environment: a minimal base like Lambda's,
+// the reserved Lambda variables, then the function's own Env on top.
+func (in *instance) environ(seq int) []string {
+	cfg := in.fn.cfg
+	env := map[string]string{
+		"PATH": "/usr/local/bin:/usr/bin:/bin",
+		"TZ":   "UTC",
+		"LANG": "en_US.UTF-8",
+	}
+	if v := os.Getenv("PATH"); v != "" {
+		env["PATH"] = v
+	}
+	if v := os.Getenv("HOME"); v != "" {
+		env["HOME"] = v
+	}
+	now := time.Now().UTC()
+	reserved := map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":          in.addr,
+		"AWS_LAMBDA_FUNCTION_NAME":        cfg.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(cfg.MemoryMB),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + cfg.Name,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      fmt.Sprintf("%s/[$LATEST]%032x", now.Format("2006/01/02"), seq),
+		"AWS_LAMBDA_LOG_FORMAT":           "Text",
+		"AWS_REGION":                      in.fn.region,
+		"AWS_DEFAULT_REGION":              in.fn.region,
+		"LAMBDA_TASK_ROOT":                filepath.Dir(cfg.Binary),
+		"_HANDLER":                        "bootstrap",
+	}
+	for k, v := range reserved {
+		env[k] = v
+	}
+	for k, v := range cfg.Env {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// kill stops the process at once (SIGKILL), as Lambda does on a timeout.
+func (in *instance) kill() {
+	in.stopOnce.Do(func() { close(in.stopping) })
+	select {
+	case <-in.exited:
+	default:
+		killProcess(in.cmd.Process)
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after grace, and waits for the exit.
+func (in *instance) stop(grace time.Duration) {
+	in.stopOnce.Do(func() { close(in.stopping) })
+	select {
+	case <-in.exited:
+		return
+	default:
+	}
+	terminateProcess(in.cmd.Process)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-in.exited:
+	case <-t.C:
+		killProcess(in.cmd.Process)
+		<-in.exited
+	}
+}
+
+// exitError describes an instance that exited while it owned requestID.
+// Must be called after exited is closed.
+func (in *instance) exitError(requestID string) error {
+	select {
+	case <-in.initFailed:
+		return in.initErr
+	default:
+	}
+	status := "exit status 0"
+	if in.waitErr != nil {
+		var ee *exec.ExitError
+		if errors.As(in.waitErr, &ee) {
+			status = ee.String() // "exit status 2" or "signal: killed"
+		} else {
+			status = in.waitErr.Error()
+		}
+	}
+	return in.fn.errorf("Runtime.ExitError", "RequestId: %s Error: Runtime exited with error: %s", requestID, status)
+}
+
+// GET /2018-06-01/runtime/invocation/next
+func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
+	var inv *invocation
+	select {
+	case inv = <-in.events:
+	case <-r.Context().Done():
+		return
+	case <-in.stopping:
+		writeRuntimeError(w, http.StatusInternalServerError, "Runtime.Stopping", "the execution environment is shutting down")
+		return
+	}
+	deadline := time.Now().Add(in.fn.cfg.Timeout)
+	in.mu.Lock()
+	in.current = inv
+	in.mu.Unlock()
+
+	h := w.Header()
+	h.Set(hdrRequestID, inv.id)
+	h.Set(hdrDeadlineMs, strconv.FormatInt(deadline.UnixMilli(), 10))
+	h.Set(hdrFunctionARN, in.fn.arn)
+	h.Set(hdrTraceID, inv.traceID)
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(inv.payload)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(inv.payload)
+}
+
+// POST /2018-06-01/runtime/invocation/{id}/response
+func (in *instance) handleResponse(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !in.isCurrent(id) {
+		writeInvalidRequestID(w)
+		return
+	}
+	body, tooLarge, err := readLimited(r.Body, maxResponseBytes)
+	if err != nil {
+		writeRuntimeError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		return
+	}
+	var res runtimeResult
+	switch {
+	case tooLarge:
+		res.err = in.fn.errorf("Function.ResponseSizeTooLarge",
+			"Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)
+	case r.Trailer.Get(trailerErrorTyp) != "":
+		// The runtime failed while streaming the response body.
+		res.err = in.trailerError(r.Trailer)
+	default:
+		res.body = body
+	}
+	if !in.complete(id, res) {
+		writeInvalidRequestID(w)
+		return
+	}
+	if tooLarge {
+		writeRuntimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", res.err.ErrorMessage)
+		return
+	}
+	writeAccepted(w)
+}
+
+// POST /2018-06-01/runtime/invocation/{id}/error
+func (in *instance) handleError(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !in.isCurrent(id) {
+		writeInvalidRequestID(w)
+		return
+	}
+	body, _, err := readLimited(r.Body, maxResponseBytes)
+	if err != nil {
+		writeRuntimeError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		return
+	}
+	ferr := in.parseError(body, r.Header.Get(hdrErrorType))
+	if !in.complete(id, runtimeResult{err: ferr}) {
+		writeInvalidRequestID(w)
+		return
+	}
+	writeAccepted(w)
+}
+
+// POST /2018-06-01/runtime/init/error
+func (in *instance) handleInitError(w http.ResponseWriter, r *http.Request) {
+	body, _, err := readLimited(r.Body, maxResponseBytes)
+	if err != nil {
+		writeRuntimeError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		return
+	}
+	ferr := in.parseError(body, r.Header.Get(hdrErrorType))
+	in.initOnce.Do(func() {
+		in.initErr = ferr
+		close(in.initFailed)
+	})
+	writeAccepted(w)
+}
+
+func (in *instance) isCurrent(id string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.current != nil && in.current.id == id
+}
+
+// complete records the outcome of the current invocation exactly once.
+func (in *instance) complete(id string, res runtimeResult) bool {
+	in.mu.Lock()
+	inv := in.current
+	if inv == nil || inv.id != id {
+		in.mu.Unlock()
+		return false
+	}
+	in.current = nil
+	in.mu.Unlock()
+	inv.result <- res // buffered, written once
+	return true
+}
+
+// parseError reads an error document {"errorMessage": ..., "errorType": ...}.
+func (in *instance) parseError(body []byte, headerType string) *FunctionError {
+	var doc struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		doc.ErrorMessage = strings.TrimSpace(string(body))
+		doc.ErrorType = ""
+	}
+	if doc.ErrorType == "" {
+		doc.ErrorType = headerType
+	}
+	if doc.ErrorType == "" {
+		doc.ErrorType = "Runtime.Unknown"
+	}
+	return &FunctionError{Function: in.fn.cfg.Name, ErrorType: doc.ErrorType, ErrorMessage: doc.ErrorMessage}
+}
+
+func (in *instance) trailerError(tr http.Header) *FunctionError {
+	body, err := base64.StdEncoding.DecodeString(tr.Get(trailerErrorBdy))
+	if err != nil {
+		body = nil
+	}
+	return in.parseError(body, tr.Get(trailerErrorTyp))
+}
+
+// readLimited reads at most limit bytes; tooLarge reports a longer body.
+func readLimited(r io.Reader, limit int64) (body []byte, tooLarge bool, err error) {
+	body, err = io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(body)) > limit {
+		return nil, true, nil
+	}
+	return body, false, nil
+}
+
+func writeAccepted(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{"status":"OK"}`)
+}
+
+func writeInvalidRequestID(w http.ResponseWriter) {
+	writeRuntimeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+}
+
+func writeRuntimeError(w http.ResponseWriter, status int, errorType, msg string) {
+	body, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{msg, errorType})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// newRequestID returns a random (version 4) UUID, like Lambda's request ids.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// newTraceID returns an X-Ray trace header value.
+func newTraceID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0",
+		time.Now().Unix(), hex.EncodeToString(b[:12]), hex.EncodeToString(b[12:]))
+}

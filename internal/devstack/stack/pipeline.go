@@ -1,0 +1,172 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/s3emu"
+	"github.com/libaccounts/libaccounts/internal/devstack/sqsemu"
+	"github.com/libaccounts/libaccounts/internal/samtemplate"
+)
+
+// pipeline is the local S3 and SQS with the template's triggers: objects
+// created in a bucket become durable S3 events for the function wired to
+// it, and queues feed their functions as Lambda's event source mappings do.
+type pipeline struct {
+	s3       *s3emu.Server
+	s3srv    *http.Server
+	s3done   chan struct{}
+	sqs      *sqsemu.Service
+	s3URL    string
+	bucket   string
+	queueURL map[string]string // queue logical id -> URL
+	mappings []sqsemu.Mapping
+	raw      []sqsemu.RawMapping
+	cancel   context.CancelFunc
+}
+
+// s3EventQueue holds the S3 events of one function until it has taken them;
+// Lambda retries an asynchronous invoke twice, so three receives in all.
+func s3EventQueue(function string) string { return "s3events-" + function }
+
+const s3EventAttempts = 3
+
+// localAccountID is the account the local queues' URLs and ARNs name.
+const localAccountID = "123456789012"
+
+// startPipeline opens the queues and the bucket. Pending S3 events found in
+// the bucket's data (a crash between storing an object and queueing its
+// event) are queued again now, which is why the queues come first.
+func startPipeline(tpl *samtemplate.Template, dataDir, host string, s3Port int, apiURL string, visibilityCap time.Duration, log *slog.Logger) (*pipeline, error) {
+	p := &pipeline{queueURL: map[string]string{}, s3done: make(chan struct{})}
+	var queues []sqsemu.QueueConfig
+	for _, q := range tpl.Queues() {
+		queues = append(queues, sqsemu.QueueConfig{Name: q.LogicalID, VisibilityTimeout: min(q.VisibilityTimeout, visibilityCap), MessageRetention: q.Retention, MaxReceiveCount: q.MaxReceiveCount, DeadLetterQueue: q.DeadLetterQueue})
+	}
+	triggers := tpl.S3Triggers()
+	for _, t := range triggers {
+		name := s3EventQueue(t.Function)
+		queues = append(queues,
+			sqsemu.QueueConfig{Name: name, VisibilityTimeout: min(30*time.Second, visibilityCap), MaxReceiveCount: s3EventAttempts, DeadLetterQueue: name + "-failed"},
+			sqsemu.QueueConfig{Name: name + "-failed", MessageRetention: 14 * 24 * time.Hour})
+		p.raw = append(p.raw, sqsemu.RawMapping{Queue: name, Function: t.Function, MaxConcurrency: 2})
+	}
+	base := apiURL + "/_local/sqs"
+	var err error
+	if p.sqs, err = sqsemu.New(queues, sqsemu.Options{Dir: filepath.Join(dataDir, "sqs"), BaseURL: base, AccountID: localAccountID, Logger: log}); err != nil {
+		return nil, fmt.Errorf("start local SQS: %w", err)
+	}
+	for _, q := range queues {
+		p.queueURL[q.Name] = base + "/" + localAccountID + "/" + q.Name
+	}
+	for _, t := range tpl.SQSTriggers() {
+		// Locally the worker's own goroutines use every core already; as
+		// many invocations as cores overlap one's I/O with another's
+		// hashing, and more only thrash (measured with make bench).
+		p.mappings = append(p.mappings, sqsemu.Mapping{Queue: t.Queue, Function: t.Function, BatchSize: t.BatchSize, MaxConcurrency: min(max(t.MaxConcurrency, 1), runtime.NumCPU()), ReportBatchItemFailures: t.ReportBatchItemFailures})
+	}
+
+	var buckets []string
+	for _, t := range triggers {
+		name, err := tpl.BucketName(t.Bucket)
+		if err != nil {
+			return nil, err
+		}
+		buckets = append(buckets, name)
+		if p.bucket == "" {
+			p.bucket = name
+		}
+	}
+	onCreated := func(ctx context.Context, rec events.S3EventRecord) error {
+		key := rec.S3.Object.URLDecodedKey
+		for _, t := range triggers {
+			if b, _ := tpl.BucketName(t.Bucket); b != rec.S3.Bucket.Name || !strings.HasPrefix(key, t.Prefix) || !strings.HasSuffix(key, t.Suffix) {
+				continue
+			}
+			body, err := json.Marshal(events.S3Event{Records: []events.S3EventRecord{rec}})
+			if err != nil {
+				return err
+			}
+			if _, err := p.sqs.Send(ctx, s3EventQueue(t.Function), string(body)); err != nil {
+				return fmt.Errorf("queue S3 event for %s: %w", t.Function, err)
+			}
+		}
+		return nil
+	}
+	if p.s3, err = s3emu.New(s3emu.Options{Dir: filepath.Join(dataDir, "s3"), Buckets: buckets, OnObjectCreated: onCreated, Logger: log}); err != nil {
+		p.close()
+		return nil, fmt.Errorf("start local S3: %w", err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(s3Port)))
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("listen for S3: %w", err)
+	}
+	p.s3URL = "http://" + ln.Addr().String()
+	// s3emu is served at the root of its own listener: a ServeMux would
+	// redirect keys that hold "//".
+	p.s3srv = &http.Server{Handler: p.s3, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(p.s3done)
+		if err := p.s3srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("S3 server stopped", "error", err.Error())
+		}
+	}()
+	return p, nil
+}
+
+// env is what every function needs to reach the local S3 and SQS.
+func (p *pipeline) env(apiURL string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL_S3":  p.s3URL,
+		"AWS_ENDPOINT_URL_SQS": apiURL + "/_local/sqs",
+		"S3_FORCE_PATH_STYLE":  "true",
+	}
+}
+
+// refs resolves the template's references to queues.
+func (p *pipeline) refs() map[string]string {
+	out := map[string]string{}
+	for name, u := range p.queueURL {
+		out[name] = u
+	}
+	return out
+}
+
+// run starts the event source mappings.
+func (p *pipeline) run(inv sqsemu.Invoker) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	if err := p.sqs.Start(ctx, inv, p.mappings...); err != nil {
+		return err
+	}
+	return p.sqs.StartRaw(ctx, inv, p.raw...)
+}
+
+func (p *pipeline) close() {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	if p.s3srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = p.s3srv.Shutdown(ctx)
+		cancel()
+		<-p.s3done
+		p.s3srv = nil
+	}
+	if p.sqs != nil {
+		_ = p.sqs.Close()
+		p.sqs = nil
+	}
+}
