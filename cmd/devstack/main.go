@@ -3,7 +3,9 @@
 // Environment: LIBACCOUNTS_PORT (API, default 3000), LIBACCOUNTS_DYNAMODB_PORT
 // (default 8000), LIBACCOUNTS_S3_PORT (default 4566), LIBACCOUNTS_DATA_DIR (default .local), LIBACCOUNTS_TENANT
 // (default demo), LIBACCOUNTS_ADMIN_USERNAME (default admin),
-// LIBACCOUNTS_ADMIN_PASSWORD (default: generated and printed once).
+// LIBACCOUNTS_ADMIN_PASSWORD (default: generated and printed once),
+// LIBACCOUNTS_ADMIN_EMAIL (default admin@demo.example: the admin's job
+// notices and reset links land in the outbox).
 package main
 
 import (
@@ -30,6 +32,7 @@ func run() error {
 	cfg := stack.Config{
 		DataDir: os.Getenv("LIBACCOUNTS_DATA_DIR"), Tenant: os.Getenv("LIBACCOUNTS_TENANT"),
 		AdminUsername: os.Getenv("LIBACCOUNTS_ADMIN_USERNAME"), AdminPassword: os.Getenv("LIBACCOUNTS_ADMIN_PASSWORD"),
+		AdminEmail: os.Getenv("LIBACCOUNTS_ADMIN_EMAIL"),
 	}
 	var err error
 	if cfg.APIPort, err = port("LIBACCOUNTS_PORT", 3000); err != nil {
@@ -50,7 +53,8 @@ func run() error {
 	if st.GeneratedAdminPassword != "" {
 		fmt.Printf("admin password for %s/%s (shown once, store it now): %s\n", tenantOr(cfg.Tenant), userOr(cfg.AdminUsername), st.GeneratedAdminPassword)
 	}
-	fmt.Printf("ready: api=%s s3=%s bucket=%s outbox=%s dynamodb=%s\n", st.APIURL, st.S3Endpoint, st.Bucket, st.OutboxURL, st.DynamoEndpoint)
+	fmt.Printf("ready: api=%s s3=%s bucket=%s outbox=%s dynamodb=%s admin_email=%s (the admin's job notices land in the outbox)\n",
+		st.APIURL, st.S3Endpoint, st.Bucket, st.OutboxURL, st.DynamoEndpoint, st.AdminEmail)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "devstack: stopping")
 	return nil

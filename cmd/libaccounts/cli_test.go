@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 func TestLoginStoresSessionPrivately(t *testing.T) {
@@ -209,21 +211,27 @@ func TestImportOutcomes(t *testing.T) {
 	tests := []struct {
 		name      string
 		args      []string
-		final     importView
+		final     apiwire.Import
 		wantCode  int
 		wantOut   []string
+		wantNot   []string
 		wantStart map[string]any
 	}{
-		{name: "failed file", final: importView{Status: statusFailed, Error: "row 1: the header has no username column"},
-			wantCode: 1, wantOut: []string{"import imp0001: failed", "error: row 1: the header has no username column", "nothing was imported", "libaccounts jobs report imp0001"}},
-		{name: "completed with errors", final: importView{Status: statusCompletedWithErrors, Percent: 100, Counts: importCounts{Rows: 10, Created: 7, Failed: 3}},
+		// A refused file's report would only repeat the error: none is offered.
+		{name: "failed file", final: apiwire.Import{Status: apiwire.ImportFailed, Error: "row 1: the header has no username column"},
+			wantCode: 1, wantOut: []string{"import imp0001: failed", "error: row 1: the header has no username column", "nothing was imported"}, wantNot: []string{"jobs report"}},
+		{name: "one row", final: apiwire.Import{Status: apiwire.ImportCompleted, Percent: 100, Counts: apiwire.ImportCounts{Rows: 1, Created: 1}},
+			wantOut: []string{"  1 row: 1 created, 0 updated", "next: libaccounts jobs report imp0001"}, wantNot: []string{"1 rows"}},
+		{name: "cancelled before its first row", final: apiwire.Import{Status: apiwire.ImportCancelled},
+			wantCode: 1, wantOut: []string{"cancelled"}, wantNot: []string{"jobs report", "rows:"}},
+		{name: "completed with errors", final: apiwire.Import{Status: apiwire.ImportCompletedWithErrors, Percent: 100, Counts: apiwire.ImportCounts{Rows: 10, Created: 7, Failed: 3}},
 			wantCode: 1, wantOut: []string{"completed_with_errors", "10 rows: 7 created, 0 updated, 0 skipped, 3 failed"}},
-		{name: "cancelled", final: importView{Status: statusCancelled, Counts: importCounts{Rows: 10, Created: 4}},
+		{name: "cancelled", final: apiwire.Import{Status: apiwire.ImportCancelled, Counts: apiwire.ImportCounts{Rows: 10, Created: 4}},
 			wantCode: 1, wantOut: []string{"cancelled", "rows imported before the cancel stay"}},
-		{name: "upsert dry run", args: []string{"--mode", "upsert", "--dry-run"}, final: importView{Status: statusCompleted, Percent: 100, Counts: importCounts{Rows: 10, Updated: 10}},
+		{name: "upsert dry run", args: []string{"--mode", "upsert", "--dry-run"}, final: apiwire.Import{Status: apiwire.ImportCompleted, Percent: 100, Counts: apiwire.ImportCounts{Rows: 10, Updated: 10}},
 			wantOut: []string{"completed (dry run: nothing was changed)"}, wantStart: map[string]any{"kind": "users", "mode": "upsert", "dryRun": true}},
-		{name: "set", args: []string{"--set", "Spring resets"}, final: importView{Status: statusCompleted, Percent: 100, SetID: "imp0001", Counts: importCounts{Rows: 10, Added: 9, Duplicates: 1}},
-			wantOut:   []string{"10 rows: 9 added, 1 duplicates, 0 not found", `set: "Spring resets" (id imp0001)`},
+		{name: "set", args: []string{"--set", "Spring resets"}, final: apiwire.Import{Status: apiwire.ImportCompleted, Percent: 100, SetID: "imp0001", Counts: apiwire.ImportCounts{Rows: 10, Added: 9, Duplicates: 1}},
+			wantOut:   []string{"10 rows: 9 added, 1 duplicate, 0 not found", `set: "Spring resets" (id imp0001)`, "jobs report imp0001"},
 			wantStart: map[string]any{"kind": "set", "setName": "Spring resets"}},
 	}
 	for _, tt := range tests {
@@ -239,6 +247,11 @@ func TestImportOutcomes(t *testing.T) {
 			for _, want := range tt.wantOut {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			for _, not := range tt.wantNot {
+				if strings.Contains(r.all(), not) {
+					t.Errorf("output holds %q:\n%s", not, r.all())
 				}
 			}
 			for k, v := range tt.wantStart {
@@ -407,7 +420,7 @@ func TestWatchInterruptedSaysHowToResume(t *testing.T) {
 	if r.code != 130 || !strings.Contains(r.stderr, "Resume with: libaccounts jobs watch imp0001") {
 		t.Fatalf("exit %d:\n%s", r.code, r.all())
 	}
-	if h.api.imports["imp0001"].view.Status == statusCancelled {
+	if h.api.imports["imp0001"].view.Status == apiwire.ImportCancelled {
 		t.Errorf("stopping the watch cancelled the import")
 	}
 }
@@ -508,8 +521,9 @@ func TestUsageErrors(t *testing.T) {
 		{args: []string{"jobs", "watch"}, code: 2, want: "jobs watch needs one import ID"},
 		{args: []string{"jobs", "report", "../../etc"}, code: 2, want: "is not an import ID"},
 		{args: []string{"jobs", "list"}, code: 2, want: "not signed in: run `libaccounts login` first"},
-		{args: []string{"tenant"}, code: 2, want: "libaccounts tenant create --table NAME"},
-		{args: []string{"tenant", "create", "--tenant", "kpu"}, code: 2, want: "--table (or TABLE_NAME) and --tenant are required"},
+		{args: []string{"tenant"}, code: 2, want: "libaccounts tenant create --tenant ID"},
+		{args: []string{"tenant", "create"}, code: 2, want: "--tenant is required"},
+		{args: []string{"tenant", "create", "--tenant", "kpu"}, code: 2, want: "no table: pass --table NAME"},
 		{args: []string{"login", "--api", "http://127.0.0.1:1"}, code: 2, want: "--tenant is required"},
 	}
 	for _, tt := range tests {
@@ -525,20 +539,22 @@ func TestUsageErrors(t *testing.T) {
 func TestRenderProgress(t *testing.T) {
 	tests := []struct {
 		name string
-		v    importView
+		v    apiwire.Import
 		want string
 	}{
-		{name: "pending", v: importView{Kind: "users", Status: "pending"},
+		{name: "pending", v: apiwire.Import{Kind: "users", Status: "pending"},
 			want: "[--------------------] 0%  pending  waiting for the file"},
-		{name: "validating", v: importView{Kind: "users", Status: "validating"},
+		{name: "validating", v: apiwire.Import{Kind: "users", Status: "validating"},
 			want: "[--------------------] 0%  validating  reading the file"},
-		{name: "running", v: importView{Kind: "users", Status: "running", Percent: 45, Counts: importCounts{Rows: 2750, Created: 1200, Failed: 34}},
+		{name: "running", v: apiwire.Import{Kind: "users", Status: "running", Percent: 45, Counts: apiwire.ImportCounts{Rows: 2750, Created: 1200, Failed: 34}},
 			want: "[#########-----------] 45%  running  1,234/2,750 rows  created 1,200 failed 34"},
-		{name: "upsert with updates and skips", v: importView{Kind: "users", Status: "running", Percent: 50, Counts: importCounts{Rows: 100, Created: 10, Updated: 30, Skipped: 10}},
+		{name: "upsert with updates and skips", v: apiwire.Import{Kind: "users", Status: "running", Percent: 50, Counts: apiwire.ImportCounts{Rows: 100, Created: 10, Updated: 30, Skipped: 10}},
 			want: "[##########----------] 50%  running  50/100 rows  created 10 updated 30 skipped 10 failed 0"},
-		{name: "set dry run", v: importView{Kind: "set", Status: "completed", Percent: 100, DryRun: true, Counts: importCounts{Rows: 1000, Added: 990, NotFound: 10}},
+		{name: "set dry run", v: apiwire.Import{Kind: "set", Status: "completed", Percent: 100, DryRun: true, Counts: apiwire.ImportCounts{Rows: 1000, Added: 990, NotFound: 10}},
 			want: "[####################] 100%  completed  1,000/1,000 rows  added 990 not found 10  (dry run)"},
-		{name: "percent out of range", v: importView{Kind: "users", Status: "running", Percent: 140},
+		{name: "one row", v: apiwire.Import{Kind: "users", Status: "running", Percent: 0, Counts: apiwire.ImportCounts{Rows: 1}},
+			want: "[--------------------] 0%  running  0/1 row  created 0 failed 0"},
+		{name: "percent out of range", v: apiwire.Import{Kind: "users", Status: "running", Percent: 140},
 			want: "[####################] 100%  running"},
 	}
 	for _, tt := range tests {
@@ -581,5 +597,72 @@ func TestNum(t *testing.T) {
 		if got := num(n); got != want {
 			t.Errorf("num(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestPlural: no "1 rows" anywhere a count is written out.
+func TestPlural(t *testing.T) {
+	tests := []struct {
+		got, want string
+	}{
+		{plural(0, "row", "rows"), "0 rows"},
+		{plural(1, "row", "rows"), "1 row"},
+		{plural(2750, "row", "rows"), "2,750 rows"},
+		{humanBytes(1), "1 byte"},
+		{humanBytes(2), "2 bytes"},
+		{countsText(apiwire.Import{Kind: apiwire.ImportKindSet, Counts: apiwire.ImportCounts{Rows: 2, Added: 1, Duplicates: 1}}, true), "1 added, 1 duplicate, 0 not found"},
+		{countsText(apiwire.Import{Kind: apiwire.ImportKindSet, Counts: apiwire.ImportCounts{Rows: 3, Added: 1, Duplicates: 2}}, true), "1 added, 2 duplicates, 0 not found"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// TestPipedLogin: with the local stack up, `login` needs no flags when
+// standard input is piped either: it answers the questions a terminal
+// would be asked, the username and then the password.
+func TestPipedLogin(t *testing.T) {
+	const pw = "correct horse battery"
+	tests := []struct {
+		name     string
+		previous bool // signed in as demo/admin before
+		stdin    string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{name: "username then password", stdin: "admin\n" + pw + "\n", want: "as demo/admin"},
+		{name: "an empty line keeps the previous username", previous: true, stdin: "\n" + pw + "\n", want: "as demo/admin"},
+		{name: "another username than the previous", previous: true, stdin: "newbie\ntemporary passphrase 1\n", want: "as demo/newbie"},
+		{name: "--username: the password only", stdin: pw + "\n", args: []string{"--username", "admin"}, want: "as demo/admin"},
+		{name: "--password-stdin: the password only, previous username", previous: true, stdin: pw + "\n", args: []string{"--password-stdin"}, want: "as demo/admin"},
+		{name: "--password-stdin and no username known", stdin: pw + "\n", args: []string{"--password-stdin"}, wantCode: 2, want: "--username is required with --password-stdin"},
+		{name: "nothing piped", stdin: "", wantCode: 2, want: "no username on standard input"},
+		{name: "no password line", stdin: "admin\n", wantCode: 2, want: "no password on standard input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			dir := filepath.Join(h.wd, ".local")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(map[string]string{"api_url": h.api.URL(), "tenant": "demo"})
+			if err := os.WriteFile(filepath.Join(dir, "stack.json"), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tt.previous {
+				h.login()
+			}
+			r := h.run(tt.stdin, append([]string{"login"}, tt.args...)...)
+			if r.code != tt.wantCode || !strings.Contains(r.all(), tt.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", r.code, tt.wantCode, tt.want, r.all())
+			}
+			if strings.Contains(r.all(), pw) {
+				t.Errorf("output holds the password:\n%s", r.all())
+			}
+		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 // client calls the API; with a session it sends the session's token.
@@ -166,13 +168,8 @@ func (c *client) refusal(resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &apiError{Status: resp.StatusCode}
 	var svc struct {
-		Error *struct {
-			Code      string `json:"code"`
-			Message   string `json:"message"`
-			Field     string `json:"field"`
-			RequestID string `json:"requestId"`
-		} `json:"error"`
-		Message string `json:"message"`
+		Error   *apiwire.ErrorDetail `json:"error"`   // the service's apiwire.ErrorBody
+		Message string               `json:"message"` // API Gateway's own
 	}
 	if json.Unmarshal(data, &svc) == nil {
 		switch {

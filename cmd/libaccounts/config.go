@@ -112,8 +112,10 @@ func (a *app) deleteSession() error {
 
 // stackInfo is the part of the local stack's stack.json the CLI reads.
 type stackInfo struct {
-	APIURL string `json:"api_url"`
-	Tenant string `json:"tenant"`
+	APIURL         string `json:"api_url"`
+	Tenant         string `json:"tenant"`
+	DynamoEndpoint string `json:"dynamodb_endpoint"`
+	Table          string `json:"table"`
 }
 
 // apiTarget is an API base URL and where it came from.
@@ -136,23 +138,36 @@ func (a *app) discoverAPI(flagURL string) (apiTarget, error) {
 		u, err := normalizeAPI(v, "LIBACCOUNTS_API_URL")
 		return apiTarget{URL: u, From: "LIBACCOUNTS_API_URL"}, err
 	}
-	p, ok := a.findStackJSON()
-	if !ok {
-		return apiTarget{}, fail(noAPIHelp)
-	}
-	data, err := os.ReadFile(p)
+	p, info, err := a.readStack()
 	if err != nil {
-		return apiTarget{}, fail("read %s: %v", p, err)
+		return apiTarget{}, err
 	}
-	var info stackInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return apiTarget{}, fail("%s is not valid JSON: %v", p, err)
+	if info == nil {
+		return apiTarget{}, fail(noAPIHelp)
 	}
 	if info.APIURL == "" {
 		return apiTarget{}, fail("%s has no api_url; is the local stack (`make run`) up?", p)
 	}
 	u, err := normalizeAPI(info.APIURL, p)
-	return apiTarget{URL: u, From: p, Stack: &info}, err
+	return apiTarget{URL: u, From: p, Stack: info}, err
+}
+
+// readStack reads the local stack's stack.json and says where it was; no
+// stack.json is (nil, nil).
+func (a *app) readStack() (string, *stackInfo, error) {
+	p, ok := a.findStackJSON()
+	if !ok {
+		return "", nil, nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return p, nil, fail("read %s: %v", p, err)
+	}
+	var info stackInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return p, nil, fail("%s is not valid JSON: %v", p, err)
+	}
+	return p, &info, nil
 }
 
 // findStackJSON looks for <data dir>/stack.json: an absolute

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 // Secrets the CLI must never print.
@@ -23,10 +25,13 @@ const (
 	tokenPrefix     = "TOKEN-must-not-leak-"
 )
 
-// fakeAPI implements, in memory, the routes the staff CLI calls, as the
-// real API answers them at the HTTP boundary (including API Gateway's own
-// 401/403 bodies), plus a stand-in for S3's pre-signed upload and download
-// URLs on the same server.
+// fakeAPI implements, in memory, the routes of signing in and of imports,
+// as the real API answers them at the HTTP boundary (including API
+// Gateway's own 401/403 bodies), plus a stand-in for S3's pre-signed upload
+// and download URLs on the same server, and imports that move on by one
+// step per poll. The commands on users, sets, the audit trail and settings
+// are tested against the real handlers instead (realapi_test.go), which
+// need no bucket or worker.
 type fakeAPI struct {
 	t   testing.TB
 	srv *httptest.Server
@@ -40,7 +45,7 @@ type fakeAPI struct {
 	order      []string
 	calls      []string
 	// final is how the next import ends (status, counts, error).
-	final importView
+	final apiwire.Import
 	// refuse makes every authenticated route answer like this: "gw401"
 	// (no token), "gw403" (the authorizer refused the token), "svc401"
 	// (the service found the session over).
@@ -54,8 +59,8 @@ type fakeAPI struct {
 }
 
 type fakeImport struct {
-	view          importView
-	final         importView
+	view          apiwire.Import
+	final         apiwire.Import
 	uploaded      bool
 	file          []byte
 	contentType   string
@@ -74,8 +79,8 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 		mustChange: map[string]bool{"demo/newbie": true},
 		tokens:     map[string]string{},
 		imports:    map[string]*fakeImport{},
-		final: importView{Status: statusCompleted, Percent: 100,
-			Counts: importCounts{Rows: 2750, Created: 2700, Skipped: 50}},
+		final: apiwire.Import{Status: apiwire.ImportCompleted, Percent: 100,
+			Counts: apiwire.ImportCounts{Rows: 2750, Created: 2700, Skipped: 50}},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/auth/login", f.login)
@@ -117,7 +122,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
-	var in loginRequest
+	var in apiwire.LoginRequest
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || r.Header.Get("Content-Type") != "application/json" {
 		writeError(w, 400, "invalid", "request body is not valid JSON")
 		return
@@ -131,7 +136,7 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := fmt.Sprintf("%s%d", tokenPrefix, len(f.tokens)+1)
 	f.tokens[tok] = who
-	writeJSON(w, 200, loginResponse{Token: tok, ExpiresAt: time.Now().Add(12 * time.Hour).UTC(), MustChangePassword: f.mustChange[who]})
+	writeJSON(w, 200, apiwire.LoginResponse{Token: tok, ExpiresAt: time.Now().Add(12 * time.Hour).UTC(), MustChangePassword: f.mustChange[who]})
 }
 
 // authed stands in for API Gateway's authorizer in front of a route.
@@ -192,14 +197,14 @@ func (f *fakeAPI) startImport(w http.ResponseWriter, r *http.Request, who string
 	f.lastStartBody = in
 	f.nextID++
 	id := fmt.Sprintf("imp%04d", f.nextID)
-	v := importView{ID: id, Kind: in["kind"].(string), Mode: in["mode"].(string), Status: "pending", CreatedAt: time.Date(2026, 5, 1, 14, 2, 0, 0, time.UTC)}
+	v := apiwire.Import{ID: id, Kind: in["kind"].(string), Mode: in["mode"].(string), Status: "pending", CreatedAt: time.Date(2026, 5, 1, 14, 2, 0, 0, time.UTC)}
 	v.DryRun, _ = in["dryRun"].(bool)
 	v.SetName, _ = in["setName"].(string)
 	final := f.final
 	final.ID, final.Kind, final.Mode, final.DryRun, final.SetName, final.CreatedAt = v.ID, v.Kind, v.Mode, v.DryRun, v.SetName, v.CreatedAt
 	f.imports[id] = &fakeImport{view: v, final: final}
 	f.order = append(f.order, id)
-	writeJSON(w, 201, startImportResponse{ImportID: id, UploadURL: f.srv.URL + "/upload/" + id + "?X-Amz-Signature=" + uploadSignature,
+	writeJSON(w, 201, apiwire.StartImportResponse{ImportID: id, UploadURL: f.srv.URL + "/upload/" + id + "?X-Amz-Signature=" + uploadSignature,
 		ExpiresAt: time.Now().Add(15 * time.Minute), Import: v})
 }
 
@@ -255,10 +260,10 @@ func (f *fakeAPI) getImport(w http.ResponseWriter, r *http.Request, who string) 
 			v.Status, v.Percent = "validating", 0
 		case 2:
 			v.Status, v.Percent = "running", 40
-			v.Counts = importCounts{Rows: rows, Created: rows * 4 / 10}
+			v.Counts = apiwire.ImportCounts{Rows: rows, Created: rows * 4 / 10}
 		case 3:
 			v.Status, v.Percent = "running", 80
-			v.Counts = importCounts{Rows: rows, Created: rows * 8 / 10}
+			v.Counts = apiwire.ImportCounts{Rows: rows, Created: rows * 8 / 10}
 		default:
 			v = imp.final
 		}
@@ -271,9 +276,9 @@ func (f *fakeAPI) listImports(w http.ResponseWriter, r *http.Request, who string
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := struct {
-		Imports    []importView `json:"imports"`
-		NextCursor string       `json:"nextCursor,omitempty"`
-	}{Imports: []importView{}, NextCursor: f.listNext}
+		Imports    []apiwire.Import `json:"imports"`
+		NextCursor string           `json:"nextCursor,omitempty"`
+	}{Imports: []apiwire.Import{}, NextCursor: f.listNext}
 	for i := len(f.order) - 1; i >= 0; i-- {
 		out.Imports = append(out.Imports, f.imports[f.order[i]].view)
 	}
@@ -323,7 +328,7 @@ func (f *fakeAPI) cancel(w http.ResponseWriter, r *http.Request, who string) {
 		writeError(w, 409, "conflict", "the import has already ended ("+imp.view.Status+")")
 		return
 	}
-	imp.view.Status = statusCancelled
+	imp.view.Status = apiwire.ImportCancelled
 	writeJSON(w, 200, imp.view)
 }
 

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 const importUsage = `usage: libaccounts import FILE [--set NAME] [--mode create|upsert] [--dry-run] [--no-wait]
@@ -30,51 +32,6 @@ watching, not the import: follow it again with ` + "`libaccounts jobs watch ID`"
 Exit codes: 0 completed; 1 completed_with_errors, failed or cancelled;
 2 usage, file, session or connection errors; 130 stopped watching.
 `
-
-// importView is an import as the API shows it.
-type importView struct {
-	ID         string       `json:"id"`
-	Kind       string       `json:"kind"`
-	Mode       string       `json:"mode"`
-	DryRun     bool         `json:"dryRun"`
-	SetName    string       `json:"setName,omitempty"`
-	SetID      string       `json:"setId,omitempty"`
-	Status     string       `json:"status"`
-	Format     string       `json:"format,omitempty"`
-	Percent    int          `json:"percent"`
-	Counts     importCounts `json:"counts"`
-	CreatedAt  time.Time    `json:"createdAt"`
-	StartedAt  *time.Time   `json:"startedAt,omitempty"`
-	FinishedAt *time.Time   `json:"finishedAt,omitempty"`
-	Error      string       `json:"error,omitempty"`
-}
-
-// importCounts holds the counts of both kinds: users (rows, created,
-// updated, skipped, failed) and sets (rows, added, duplicates, notFound).
-type importCounts struct {
-	Rows       int `json:"rows"`
-	Created    int `json:"created,omitempty"`
-	Updated    int `json:"updated,omitempty"`
-	Skipped    int `json:"skipped,omitempty"`
-	Failed     int `json:"failed,omitempty"`
-	Added      int `json:"added,omitempty"`
-	Duplicates int `json:"duplicates,omitempty"`
-	NotFound   int `json:"notFound,omitempty"`
-}
-
-type startImportRequest struct {
-	Kind    string `json:"kind"`
-	Mode    string `json:"mode"`
-	DryRun  bool   `json:"dryRun"`
-	SetName string `json:"setName,omitempty"`
-}
-
-type startImportResponse struct {
-	ImportID  string     `json:"importId"`
-	UploadURL string     `json:"uploadUrl"` // a capability: never shown
-	ExpiresAt time.Time  `json:"expiresAt"`
-	Import    importView `json:"import"`
-}
 
 func (a *app) cmdImport(ctx context.Context, args []string) error {
 	fset := newFlagSet("import")
@@ -95,7 +52,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 	case *mode != "create" && *mode != "upsert":
 		return fail("--mode must be create or upsert (got %q)", *mode)
 	}
-	req := startImportRequest{Kind: "users", Mode: *mode, DryRun: *dryRun}
+	req := apiwire.StartImportRequest{Kind: apiwire.ImportKindUsers, Mode: *mode, DryRun: *dryRun}
 	if isSet(fset, "set") {
 		if *setName == "" {
 			return fail("--set needs the name of the new set, e.g. --set \"Spring password resets\"")
@@ -103,7 +60,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 		if isSet(fset, "mode") {
 			return fail("--mode goes with user imports; a set import only adds the listed users to the set")
 		}
-		req.Kind, req.SetName = "set", *setName
+		req.Kind, req.SetName = apiwire.ImportKindSet, *setName
 	}
 	path := pos[0]
 	f, size, err := a.openImportFile(path)
@@ -115,7 +72,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var started startImportResponse
+	var started apiwire.StartImportResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/admin/imports", req, &started); err != nil {
 		return err
 	}
@@ -262,7 +219,7 @@ func (c *countingReader) Read(b []byte) (int, error) {
 func humanBytes(n int64) string {
 	switch {
 	case n < 1<<10:
-		return fmt.Sprintf("%d bytes", n)
+		return plural(int(n), "byte", "bytes")
 	case n < 1<<20:
 		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
 	case n%(1<<20) == 0:

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 const jobsUsage = `usage:
@@ -94,29 +96,24 @@ func (a *app) cmdJobsCancel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var out struct {
-		importView
-		Import *importView `json:"import"`
-	}
-	if err := c.do(ctx, http.MethodPost, importPath(id, "cancel"), nil, &out); err != nil {
+	var v apiwire.Import
+	if err := c.do(ctx, http.MethodPost, importPath(id, "cancel"), nil, &v); err != nil {
 		return err
 	}
-	v := out.importView
-	if out.Import != nil {
-		v = *out.Import
-	}
 	switch {
-	case v.Status != "" && v.Status != statusCancelled:
+	case v.Status != "" && v.Status != apiwire.ImportCancelled:
 		fmt.Fprintf(a.stdout, "import %s: cancel asked; it is %s until the rows in flight are done (`libaccounts jobs watch %s`)\n", id, v.Status, id)
-	case v.Status == statusCancelled && v.FinishedAt == nil && v.Counts.Rows > 0:
+	case v.Status == apiwire.ImportCancelled && v.FinishedAt == nil && v.Counts.Rows > 0:
 		fmt.Fprintf(a.stdout, "import %s cancelled; rows imported before stay, and rows in flight are being finished\n", id)
 	default:
 		fmt.Fprintf(a.stdout, "import %s cancelled; rows imported before stay\n", id)
 	}
 	if v.Counts.Rows > 0 {
-		fmt.Fprintf(a.stdout, "  %s/%s rows done: %s\n", num(processed(v)), num(v.Counts.Rows), countsText(v, true))
+		fmt.Fprintf(a.stdout, "  %s/%s done: %s\n", num(processed(v)), plural(v.Counts.Rows, "row", "rows"), countsText(v, true))
 	}
-	fmt.Fprintf(a.stdout, "next: libaccounts jobs report %s -o report.csv\n", id)
+	if hasReport(v) {
+		fmt.Fprintf(a.stdout, "next: libaccounts jobs report %s -o report.csv\n", id)
+	}
 	return nil
 }
 
@@ -223,10 +220,7 @@ func (a *app) cmdJobsList(ctx context.Context, args []string) error {
 	if *cursor != "" {
 		q.Set("cursor", *cursor)
 	}
-	var out struct {
-		Imports    []importView `json:"imports"`
-		NextCursor string       `json:"nextCursor"`
-	}
+	var out apiwire.ImportList
 	if err := c.do(ctx, http.MethodGet, "/v1/admin/imports?"+q.Encode(), nil, &out); err != nil {
 		return err
 	}
@@ -244,7 +238,7 @@ func (a *app) cmdJobsList(ctx context.Context, args []string) error {
 		rows, done, failed := "-", "-", "-"
 		if v.Counts.Rows > 0 || processed(v) > 0 {
 			rows = num(v.Counts.Rows)
-			if v.Kind == "set" {
+			if v.Kind == apiwire.ImportKindSet {
 				done, failed = num(v.Counts.Added), num(v.Counts.NotFound)
 			} else {
 				done, failed = num(v.Counts.Created), num(v.Counts.Failed)
@@ -267,10 +261,10 @@ func (a *app) cmdJobsList(ctx context.Context, args []string) error {
 
 // kindText is the KIND column: users (with the mode when it is upsert) or
 // set "name", and whether it was a dry run.
-func kindText(v importView) string {
+func kindText(v apiwire.Import) string {
 	s := v.Kind
 	switch {
-	case v.Kind == "set" && v.SetName != "":
+	case v.Kind == apiwire.ImportKindSet && v.SetName != "":
 		name := v.SetName
 		if utf8.RuneCountInString(name) > 24 {
 			name = string([]rune(name)[:23]) + "…"

@@ -7,7 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 const loginUsage = `usage: libaccounts login [--api URL] [--tenant T] [--username U] [--password-stdin]
@@ -17,9 +18,15 @@ Signs in and keeps the session in $XDG_CONFIG_HOME/libaccounts/session.json
 commands use that session and its API until it ends; then sign in again.
 
 On a terminal the library, username and password are asked for (the password
-without echo). Otherwise, or with --password-stdin, the password is the first
-line of standard input and --tenant and --username are needed unless an
-earlier session or the local stack names them.
+without echo). Otherwise standard input answers the same questions, one line
+each: the username (unless --username is given; an empty line keeps the
+previous session's), then the password:
+
+  printf 'admin\n%s\n' "$PASSWORD" | libaccounts login
+
+With --password-stdin only the password is read, as the first line; the
+username is then --username or the previous session's. --tenant is needed
+unless the previous session or the local stack names the library.
 
 The API is --api URL, else $LIBACCOUNTS_API_URL, else the local stack's
 .local/stack.json (from this directory upwards, or in $LIBACCOUNTS_DATA_DIR).
@@ -36,18 +43,6 @@ Changes your password (POST /v1/me/password): asks for the current password
 and the new one twice, without echo; when standard input is not a terminal,
 reads them as three lines. Your other sessions are signed out; this one stays.
 `
-
-type loginRequest struct {
-	Tenant   string `json:"tenant"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
-
-type loginResponse struct {
-	Token              string    `json:"token"`
-	ExpiresAt          time.Time `json:"expiresAt"`
-	MustChangePassword bool      `json:"mustChangePassword"`
-}
 
 const mustChangeNote = "your password must be changed before you can do anything else: run `libaccounts password` " +
 	"(it sends your current and a new password to POST /v1/me/password)"
@@ -93,13 +88,22 @@ func (a *app) cmdLogin(ctx context.Context, args []string) error {
 		if *tenant == defTenant {
 			*username = defUser
 		}
-		if interactive {
+		switch {
+		case interactive:
 			if *username, err = a.prompt(ctx, "Username", *username); err != nil {
+				return err
+			}
+		case !*pwStdin:
+			// Piped: the lines answer what a terminal would be asked.
+			if *username, err = a.pipedAnswer(ctx, "username", *username); err != nil {
 				return err
 			}
 		}
 	}
 	if *username == "" {
+		if *pwStdin {
+			return fail("--username is required with --password-stdin, which reads only the password")
+		}
 		return fail("--username is required")
 	}
 	var password string
@@ -118,8 +122,8 @@ func (a *app) cmdLogin(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stderr, "warning: %s is plain HTTP; your password and session cross the network unencrypted\n", target.URL)
 	}
 	c := &client{a: a, base: target.URL}
-	var out loginResponse
-	err = c.do(ctx, http.MethodPost, "/v1/auth/login", loginRequest{Tenant: *tenant, Username: *username, Password: password}, &out)
+	var out apiwire.LoginResponse
+	err = c.do(ctx, http.MethodPost, "/v1/auth/login", apiwire.LoginRequest{Tenant: *tenant, Username: *username, Password: password}, &out)
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return fail("sign-in refused: %v", ae)
@@ -213,10 +217,7 @@ func (a *app) cmdPassword(ctx context.Context, args []string) error {
 	if next != again {
 		return fail("the two new passwords differ; nothing was changed")
 	}
-	in := struct {
-		CurrentPassword string `json:"currentPassword"`
-		NewPassword     string `json:"newPassword"`
-	}{current, next}
+	in := apiwire.ChangePasswordRequest{CurrentPassword: current, NewPassword: next}
 	if err := c.do(ctx, http.MethodPost, "/v1/me/password", in, nil); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {

@@ -10,11 +10,18 @@
 //	libaccounts jobs watch ID
 //	libaccounts jobs report ID [-o FILE]
 //	libaccounts jobs cancel ID
+//	libaccounts users list|get|create|deactivate|reactivate|delete ...
+//	libaccounts sets list|get ...
+//	libaccounts audit [--actor U] [--target U] [--action A] [--from T] [--to T] [--format table|csv|json] ...
+//	libaccounts settings get|set ...
 //
 // Those commands speak the HTTP API (docs/openapi.yaml). The operator's
 // command talks to DynamoDB directly with the standard AWS configuration:
 //
-//	libaccounts tenant create --table NAME --tenant ID [--name NAME] [--admin-username admin] [--admin-email E] [--admin-password-stdin]
+//	libaccounts tenant create --tenant ID [--table NAME] [--name NAME] [--admin-username admin] [--admin-email E] [--admin-password-stdin]
+//
+// Without --table (or $TABLE_NAME) it writes to the running local stack's
+// DynamoDB Local, as its stack.json names it, with local credentials.
 //
 // Exit codes: 0 success; 1 an import ended other than completed
 // (completed_with_errors, failed, cancelled); 2 usage, session, connection
@@ -52,9 +59,25 @@ Staff commands (they use the HTTP API):
   jobs report ID [-o FILE]
                           an import's per-row report as CSV (default: standard output)
   jobs cancel ID          stop an import; rows already imported stay
+  users list [--prefix P | --email E | --barcode B | --primary-id ID] [--role R | --no-role] ...
+                          the library's users, by username
+  users get USER          one user (USER: a username or a user id)
+  users create USERNAME [--email E] [--roles LIST] [--generate-password] ...
+  users deactivate USER   they can no longer sign in (reactivate undoes it)
+  users reactivate USER
+  users delete USER --confirm USERNAME
+                          for good; see: libaccounts users --help
+  sets list               the sets built by set imports
+  sets get ID [--limit N] [--cursor C]
+                          a set and its members
+  audit [--actor U] [--target U] [--action A] [--from T] [--to T] [--format table|csv|json] [-o FILE]
+                          the audit trail, newest first; see: libaccounts audit --help
+  settings get            the library's settings
+  settings set [--password-min-length N] ...  see: libaccounts settings --help
 
-Operator command (it uses DynamoDB and your AWS credentials):
-  tenant create --table NAME --tenant ID ...   see: libaccounts tenant create --help
+Operator command (it writes to DynamoDB, not through the API):
+  tenant create --tenant ID [--table NAME] ...   see: libaccounts tenant create --help
+                          without --table: the running local stack, no AWS setup needed
 
 The API is --api URL, else $LIBACCOUNTS_API_URL, else the local stack's
 .local/stack.json (found from this directory upwards, or in
@@ -184,6 +207,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdImport(ctx, rest)
 	case "jobs":
 		return a.cmdJobs(ctx, rest)
+	case "users":
+		return a.cmdUsers(ctx, rest)
+	case "sets":
+		return a.cmdSets(ctx, rest)
+	case "audit":
+		return a.cmdAudit(ctx, rest)
+	case "settings":
+		return a.cmdSettings(ctx, rest)
 	case "tenant":
 		return a.cmdTenant(ctx, rest)
 	}

@@ -97,6 +97,22 @@ func (a *app) prompt(ctx context.Context, label, def string) (string, error) {
 	return s, nil
 }
 
+// pipedAnswer reads the next line of a standard input that is not a
+// terminal as the answer to a question; an empty line keeps def.
+func (a *app) pipedAnswer(ctx context.Context, what, def string) (string, error) {
+	s, err := a.readLine(ctx)
+	if errors.Is(err, io.EOF) {
+		return "", fail("no %s on standard input: give it as the first line (then the password), or pass --%s", what, what)
+	}
+	if err != nil {
+		return "", err
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		s = def
+	}
+	return s, nil
+}
+
 // readSecret reads a password: on a terminal after a prompt with echo off,
 // otherwise as the next line of standard input. what names it in errors.
 func (a *app) readSecret(ctx context.Context, prompt, what string) (string, error) {

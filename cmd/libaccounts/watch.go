@@ -8,19 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-// Final statuses; the others (pending, validating, running) move on.
-const (
-	statusCompleted           = "completed"
-	statusCompletedWithErrors = "completed_with_errors"
-	statusFailed              = "failed"
-	statusCancelled           = "cancelled"
-)
-
+// finalStatus reports whether an import has ended; the others (pending,
+// validating, running) move on.
 func finalStatus(s string) bool {
 	switch s {
-	case statusCompleted, statusCompletedWithErrors, statusFailed, statusCancelled:
+	case apiwire.ImportCompleted, apiwire.ImportCompletedWithErrors, apiwire.ImportFailed, apiwire.ImportCancelled:
 		return true
 	}
 	return false
@@ -28,7 +24,7 @@ func finalStatus(s string) bool {
 
 // exitFor is the exit of a command that watched an import to its end.
 func exitFor(status string) error {
-	if status == statusCompleted {
+	if status == apiwire.ImportCompleted {
 		return nil
 	}
 	return &exitError{code: 1} // the summary has said why
@@ -40,7 +36,7 @@ func (a *app) watch(ctx context.Context, c *client, id string) error {
 	p := newProgress(a.stderr, a.stderrTTY)
 	delay, failures := a.pollMin, 0
 	for {
-		var v importView
+		var v apiwire.Import
 		err := c.do(ctx, http.MethodGet, importPath(id, ""), nil, &v)
 		switch {
 		case ctx.Err() != nil:
@@ -88,7 +84,7 @@ func (a *app) stoppedWatching(p *progress, id string) error {
 
 // printSummary is the end of an import: status, counts, the error of a
 // refused file, and where the per-row report is.
-func (a *app) printSummary(v importView) {
+func (a *app) printSummary(v apiwire.Import) {
 	w := a.stdout
 	dry := ""
 	if v.DryRun {
@@ -96,9 +92,9 @@ func (a *app) printSummary(v importView) {
 	}
 	fmt.Fprintf(w, "import %s: %s%s\n", v.ID, v.Status, dry)
 	switch v.Status {
-	case statusFailed:
+	case apiwire.ImportFailed:
 		fmt.Fprintln(w, "  the file was refused; nothing was imported")
-	case statusCancelled:
+	case apiwire.ImportCancelled:
 		fmt.Fprintln(w, "  rows imported before the cancel stay")
 		if v.FinishedAt == nil && v.Counts.Rows > 0 {
 			fmt.Fprintln(w, "  rows in flight are being finished; the report lists them when they are done")
@@ -108,16 +104,25 @@ func (a *app) printSummary(v importView) {
 		fmt.Fprintf(w, "  error: %s\n", oneLine(v.Error))
 	}
 	if v.Counts.Rows > 0 || processed(v) > 0 {
-		fmt.Fprintf(w, "  %s rows: %s\n", num(v.Counts.Rows), countsText(v, true))
+		fmt.Fprintf(w, "  %s: %s\n", plural(v.Counts.Rows, "row", "rows"), countsText(v, true))
 	}
-	if v.Kind == "set" && v.SetName != "" {
+	if v.Kind == apiwire.ImportKindSet && v.SetName != "" {
 		set := strconv.Quote(v.SetName)
 		if v.SetID != "" {
 			set += " (id " + v.SetID + ")"
 		}
 		fmt.Fprintf(w, "  set: %s\n", set)
 	}
-	fmt.Fprintf(w, "next: libaccounts jobs report %s -o report.csv   (the outcome of every row)\n", v.ID)
+	if hasReport(v) {
+		fmt.Fprintf(w, "next: libaccounts jobs report %s -o report.csv   (the outcome of every row)\n", v.ID)
+	}
+}
+
+// hasReport reports whether an import's report says more than its summary:
+// a refused file's report holds only the error printed already, and an
+// import stopped before its first row has no rows to report.
+func hasReport(v apiwire.Import) bool {
+	return v.Status != apiwire.ImportFailed && (v.Counts.Rows > 0 || processed(v) > 0)
 }
 
 // progress shows an import's progress: on a terminal one line redrawn in
@@ -133,7 +138,7 @@ type progress struct {
 
 func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, tty: tty} }
 
-func (p *progress) update(v importView) {
+func (p *progress) update(v apiwire.Import) {
 	if p.tty {
 		p.draw(renderProgress(v, true))
 		return
@@ -177,7 +182,7 @@ const barWidth = 20
 //	[#########-----------] 45%  running  1,234/2,750 rows  created 1,200 failed 34
 //
 // without the bar when bar is false.
-func renderProgress(v importView, bar bool) string {
+func renderProgress(v apiwire.Import, bar bool) string {
 	pct := clampPercent(v.Percent)
 	var b strings.Builder
 	if bar {
@@ -187,7 +192,7 @@ func renderProgress(v importView, bar bool) string {
 	fmt.Fprintf(&b, "%d%%  %s", pct, v.Status)
 	switch {
 	case v.Counts.Rows > 0:
-		fmt.Fprintf(&b, "  %s/%s rows  %s", num(min(processed(v), v.Counts.Rows)), num(v.Counts.Rows), countsText(v, false))
+		fmt.Fprintf(&b, "  %s/%s  %s", num(min(processed(v), v.Counts.Rows)), plural(v.Counts.Rows, "row", "rows"), countsText(v, false))
 	case v.Status == "pending":
 		b.WriteString("  waiting for the file")
 	case v.Status == "validating":
@@ -212,9 +217,9 @@ func renderUpload(sent, size int64) string {
 func clampPercent(p int) int { return max(0, min(p, 100)) }
 
 // processed is how many rows have an outcome.
-func processed(v importView) int {
+func processed(v apiwire.Import) int {
 	c := v.Counts
-	if v.Kind == "set" {
+	if v.Kind == apiwire.ImportKindSet {
 		return c.Added + c.Duplicates + c.NotFound
 	}
 	return c.Created + c.Updated + c.Skipped + c.Failed
@@ -222,24 +227,24 @@ func processed(v importView) int {
 
 // countsText lists the counts of v's kind: the ones that are zero only when
 // all is true, but always what was done and what failed.
-func countsText(v importView, all bool) string {
+func countsText(v apiwire.Import, all bool) string {
 	type count struct {
-		name   string
-		n      int
-		always bool
+		one, many string // "1 duplicate", "2 duplicates"; a label is many
+		n         int
+		always    bool
 	}
 	c := v.Counts
-	list := []count{{"created", c.Created, true}, {"updated", c.Updated, false}, {"skipped", c.Skipped, false}, {"failed", c.Failed, true}}
-	if v.Kind == "set" {
-		list = []count{{"added", c.Added, true}, {"duplicates", c.Duplicates, false}, {"not found", c.NotFound, true}}
+	list := []count{{"created", "created", c.Created, true}, {"updated", "updated", c.Updated, false}, {"skipped", "skipped", c.Skipped, false}, {"failed", "failed", c.Failed, true}}
+	if v.Kind == apiwire.ImportKindSet {
+		list = []count{{"added", "added", c.Added, true}, {"duplicate", "duplicates", c.Duplicates, false}, {"not found", "not found", c.NotFound, true}}
 	}
 	var parts []string
 	for _, x := range list {
 		if x.always || all || x.n > 0 {
 			if all {
-				parts = append(parts, num(x.n)+" "+x.name)
+				parts = append(parts, plural(x.n, x.one, x.many))
 			} else {
-				parts = append(parts, x.name+" "+num(x.n))
+				parts = append(parts, x.many+" "+num(x.n))
 			}
 		}
 	}
@@ -247,18 +252,4 @@ func countsText(v importView, all bool) string {
 		return strings.Join(parts, ", ")
 	}
 	return strings.Join(parts, " ")
-}
-
-// num writes n with thousands separators: 1,234.
-func num(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
 }

@@ -9,17 +9,23 @@ import (
 // CreateUserInput is a staff member's new account. Exactly one of Password
 // and GeneratePassword is given.
 type CreateUserInput struct {
-	Username           string
-	Password           string
-	GeneratePassword   bool
-	Email              string
-	Barcode            string
-	PrimaryID          string
-	Roles              []string
-	Queues             []string
-	CannedMessagePools []string
-	// CopySettingsFrom names a user whose roles, queues and canned-message
-	// pools the new account starts with (seed 002); fields given here win.
+	Username string
+	Password string
+	// PasswordConfirmation is the password typed a second time, as a
+	// sign-up wizard asks; when given it must match Password.
+	PasswordConfirmation string
+	GeneratePassword     bool
+	Email                string
+	Barcode              string
+	PrimaryID            string
+	Roles                []string
+	Queues               []string
+	CannedMessagePools   []string
+	// CopySettingsFrom names a user, by id or username, whose roles, queues
+	// and canned-message pools the new account starts with (the
+	// LibraryH3lp-style "copy another user's settings"); fields given here
+	// win. A role that opens the staff API is never copied unseen: it must
+	// be named in Roles too.
 	CopySettingsFrom string
 }
 
@@ -42,12 +48,16 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, in CreateUserInput) 
 		return CreatedUser{}, fmt.Errorf("create user: %w", err)
 	}
 	if in.CopySettingsFrom != "" {
-		tmpl, err := s.targetUser(ctx, p, in.CopySettingsFrom)
-		if IsCode(err, CodeNotFound) {
-			return CreatedUser{}, FieldError("copySettingsFrom", "the user to copy settings from was not found")
-		}
+		tmpl, err := s.templateUser(ctx, p, in.CopySettingsFrom)
 		if err != nil {
 			return CreatedUser{}, err
+		}
+		if in.Roles == nil {
+			for _, r := range tmpl.Roles {
+				if OpensStaffAPI(r) {
+					return CreatedUser{}, FieldError("copySettingsFrom", "%s has the %s role, which opens the staff API, and roles are not copied unseen: name the new account's roles in roles (with %q to give it that role too)", tmpl.Username, r, r)
+				}
+			}
 		}
 		in.Roles = cmpOr(in.Roles, tmpl.Roles)
 		in.Queues = cmpOr(in.Queues, tmpl.Queues)
@@ -59,6 +69,13 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, in CreateUserInput) 
 	}
 	if err := t.Settings.UsernameFormat.Check("username", u.Username); err != nil {
 		return CreatedUser{}, err
+	}
+	if in.PasswordConfirmation != "" && in.GeneratePassword {
+		return CreatedUser{}, FieldError("passwordConfirmation", "passwordConfirmation goes with password, not with generatePassword")
+	}
+	if in.PasswordConfirmation != "" && in.Password != in.PasswordConfirmation {
+		// Neither is repeated: both are passwords.
+		return CreatedUser{}, FieldError("passwordConfirmation", "the two passwords do not match")
 	}
 	password, generated, err := s.initialPassword(t, u, in.Password, in.GeneratePassword)
 	if err != nil {
@@ -74,6 +91,22 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, in CreateUserInput) 
 	}
 	s.log.InfoContext(ctx, "user created", "tenant", u.TenantID, "user_id", u.ID, "by", p.UserID, "generated_password", generated != "")
 	return CreatedUser{User: u, GeneratedPassword: generated}, nil
+}
+
+// templateUser finds the account settings are copied from: by id, else by
+// username, in p's tenant.
+func (s *Service) templateUser(ctx context.Context, p Principal, ref string) (User, error) {
+	u, err := s.targetUser(ctx, p, ref)
+	if IsCode(err, CodeNotFound) {
+		u, err = s.store.GetUserByUsername(ctx, p.TenantID, UsernameKey(ref))
+	}
+	if IsCode(err, CodeNotFound) {
+		return User{}, FieldError("copySettingsFrom", "no user with this id or username to copy settings from")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("copy settings: %w", err)
+	}
+	return u, nil
 }
 
 // newUser validates and normalises the account fields of in.
@@ -122,7 +155,7 @@ func (s *Service) initialPassword(t Tenant, u User, chosen string, generate bool
 	case chosen == "":
 		return "", "", FieldError("password", "password is required (or set generatePassword to true)")
 	}
-	normalized, err := t.Settings.PasswordPolicy.Check(chosen, contextWords(t, u.Username, u.Email, u.Barcode)...)
+	normalized, err := t.Settings.PasswordPolicy.Check(chosen, AudienceStaff, contextWords(t, u.Username, u.Email, u.Barcode)...)
 	if err != nil {
 		return "", "", err
 	}
@@ -140,6 +173,22 @@ func cmpOr(given, copied []string) []string {
 // insertUser gives u an id, timestamps and a hash of password, and stores it
 // with the audit event that audit builds for it.
 func (s *Service) insertUser(ctx context.Context, u *User, password string, audit func(User) *AuditEvent) error {
+	if err := s.stampNewUser(u, password); err != nil {
+		return err
+	}
+	if err := s.store.CreateUser(ctx, *u, audit(*u)); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeConflict {
+			return err
+		}
+		return fmt.Errorf("create user %s: %w", u.Username, err)
+	}
+	return nil
+}
+
+// stampNewUser gives a user about to be stored its id, timestamps and the
+// hash of password.
+func (s *Service) stampNewUser(u *User, password string) error {
 	id, err := newUserID(s.rand)
 	if err != nil {
 		return Internal(err)
@@ -150,13 +199,6 @@ func (s *Service) insertUser(ctx context.Context, u *User, password string, audi
 	}
 	now := s.now()
 	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.Version = id, hash, now, now, now, 1
-	if err := s.store.CreateUser(ctx, *u, audit(*u)); err != nil {
-		var e *Error
-		if errors.As(err, &e) && e.Code == CodeConflict {
-			return err
-		}
-		return fmt.Errorf("create user %s: %w", u.Username, err)
-	}
 	return nil
 }
 

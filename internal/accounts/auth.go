@@ -276,7 +276,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, in ChangePasswor
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	normalized, err := t.Settings.PasswordPolicy.Check(in.NewPassword, contextWords(t, u.Username, u.Email, u.Barcode)...)
+	normalized, err := t.Settings.PasswordPolicy.Check(in.NewPassword, AudienceSelf, contextWords(t, u.Username, u.Email, u.Barcode)...)
 	if err != nil {
 		return renameField(err, "newPassword")
 	}

@@ -22,6 +22,16 @@ const (
 	CodeInternal             Code = "internal"              // a bug or an unexpected failure; never shown
 )
 
+// Codes returns every code of the vocabulary, so that an adapter's tests can
+// check that each one has its own answer in the adapter's protocol. A new
+// code goes here as well as in the const block above.
+func Codes() []Code {
+	return []Code{
+		CodeInvalid, CodeUnauthorized, CodeForbidden, CodeNotFound, CodeConflict,
+		CodePreconditionRequired, CodeTooLarge, CodeUnavailable, CodeInternal,
+	}
+}
+
 // Error carries a code, a message that is safe to show the caller, and the
 // wrapped cause, which may hold internal detail and is only logged.
 type Error struct {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 )
@@ -56,7 +56,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // in parallel and never see each other's data.
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	client, table := dynamodblocal.TestTable(tb)
+	client, table := ddbtest.TestTable(tb)
 	f := &fixture{store: dynamostore.New(client, table), clock: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, table: table}
 	f.svc = f.service(fastParams)
 	return f

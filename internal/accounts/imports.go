@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -190,7 +189,7 @@ func (s *Service) IngestObject(ctx context.Context, bucket, key, etag string, si
 	j.Format, j.Columns, j.Rows, j.ChunksTotal, j.DuplicateRows = string(scan.Header.Format), scan.Header.Columns, scan.Rows, len(scan.Chunks), dups
 	j.StartedAt = s.now()
 	if j.Kind == JobSet {
-		set := Set{TenantID: j.TenantID, ID: j.SetID, Name: j.SetName, JobID: j.ID, Status: "building", CreatedBy: j.StartedBy, CreatedAt: j.StartedAt}
+		set := Set{TenantID: j.TenantID, ID: j.SetID, Name: j.SetName, JobID: j.ID, Status: SetBuilding, CreatedBy: j.StartedBy, CreatedAt: j.StartedAt}
 		if err := s.store.CreateSet(ctx, set); err != nil && !IsCode(err, CodeConflict) {
 			return fmt.Errorf("create set for %s: %w", j.ID, err)
 		}
@@ -345,9 +344,9 @@ func (s *Service) finishJob(ctx context.Context, j Job, status JobStatus, reason
 	if j.Kind == JobSet && status != JobFailed {
 		set, err := s.store.GetSet(ctx, j.TenantID, j.SetID)
 		if err == nil {
-			set.Status, set.Members = "ready", j.Created
+			set.Status, set.Members = SetReady, j.Created
 			if j.DryRun {
-				set.Status = "dry_run"
+				set.Status = SetDryRun
 			}
 			if err := s.store.UpdateSet(ctx, set); err != nil {
 				s.log.ErrorContext(ctx, "complete set", "tenant", j.TenantID, "set", j.SetID, "error", err.Error())
@@ -405,6 +404,10 @@ func jobNotice(j Job) (subject, text string) {
 			fmt.Fprintf(&b, "Rows in file: %d\nCreated:      %d\nUpdated:      %d\nSkipped:      %d\nFailed:       %d\n\n", j.Rows, j.Created, j.Updated, j.Skipped, j.Failed)
 		}
 	}
-	fmt.Fprintf(&b, "Job: %s\nReport: GET /v1/admin/imports/%s/report, or: libaccounts jobs report %s\n", j.ID, url.PathEscape(j.ID), j.ID)
+	fmt.Fprintf(&b, "Job: %s\n", j.ID)
+	if j.Status != JobFailed {
+		// A refused file has no rows to report; the reason is above.
+		fmt.Fprintf(&b, "Its report lists every row with what happened to it; with the staff command line: libaccounts jobs report %s\n", j.ID)
+	}
 	return subject, b.String()
 }

@@ -163,7 +163,7 @@ func TestLibraryPassUploadBecomesUsers(t *testing.T) {
 	ctx := context.Background()
 	f := e.fixture
 	f.user(t, e.admin, accounts.CreateUserInput{Username: "existing"})
-	// Seed 000: two columns, no headings. Row 3 is weak, row 5 has a stray
+	// A LibraryPass-style upload: two columns, no headings. Row 3 is weak, row 5 has a stray
 	// field, row 6 repeats row 1, row 7 exists already.
 	file := "alice.w,first library passphrase\r\n" +
 		"bob.k,second library passphrase\r\n" +
@@ -275,7 +275,7 @@ func TestAlmaSetFromAFileOfIDs(t *testing.T) {
 	for _, u := range []accounts.CreateUserInput{{Username: "a", PrimaryID: "0123456"}, {Username: "b", PrimaryID: "0123457"}, {Username: "c", PrimaryID: "0234568"}} {
 		f.user(t, e.admin, u)
 	}
-	// Seed 003: header "User name", leading zeros, Excel's protecting
+	// An Alma-style set of primary IDs: header "User name", leading zeros, Excel's protecting
 	// apostrophe, an unknown ID, a repeat.
 	file := "User name\r\n0123456\r\n'0123457\r\n0234568\r\n0999999\r\n0123456\r\n"
 	j := e.upload(t, accounts.StartImportInput{Kind: accounts.JobSet, SetName: "User Password Reset (run 1)"}, file)
@@ -439,5 +439,44 @@ func TestCancelStopsTheRest(t *testing.T) {
 	}
 	if _, err := e.store.GetUserByUsername(context.Background(), "kpu", "a4"); accounts.ErrorCode(err) != accounts.CodeNotFound {
 		t.Errorf("a row after the cancel was imported: %v", err)
+	}
+}
+
+// TestASetGoesThroughItsStatuses: building while its import runs (and not
+// deletable), ready when it ends, dry_run when the import only looked.
+func TestASetGoesThroughItsStatuses(t *testing.T) {
+	t.Parallel()
+	e := newImportEnv(t, nil)
+	ctx := context.Background()
+	for _, u := range []accounts.CreateUserInput{{Username: "a", PrimaryID: "0001"}, {Username: "b", PrimaryID: "0002"}} {
+		e.fixture.user(t, e.admin, u)
+	}
+	status := func(setID string) (accounts.SetStatus, int, int) {
+		t.Helper()
+		set, members, _, err := e.svc.GetSet(ctx, e.admin, setID, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set.Status, set.Members, len(members)
+	}
+	j := e.upload(t, accounts.StartImportInput{Kind: accounts.JobSet, SetName: "real"}, "Primary ID\n0001\n0002\n")
+	e.ingest(t)
+	if st, _, _ := status(j.SetID); st != accounts.SetBuilding {
+		t.Errorf("while importing: %s, want %s", st, accounts.SetBuilding)
+	}
+	wantCode(t, e.svc.DeleteSet(ctx, e.admin, j.SetID), accounts.CodeConflict)
+	e.work(t)
+	if st, n, listed := status(j.SetID); st != accounts.SetReady || n != 2 || listed != 2 {
+		t.Errorf("after the import: %s with %d members (%d listed), want %s with 2", st, n, listed, accounts.SetReady)
+	}
+
+	dry := e.upload(t, accounts.StartImportInput{Kind: accounts.JobSet, SetName: "dry", DryRun: true}, "Primary ID\n0001\n0002\n")
+	e.ingest(t)
+	e.work(t)
+	if st, n, listed := status(dry.SetID); st != accounts.SetDryRun || n != 2 || listed != 0 {
+		t.Errorf("after a dry run: %s with %d members (%d listed), want %s with 2 and none listed", st, n, listed, accounts.SetDryRun)
+	}
+	if err := e.svc.DeleteSet(ctx, e.admin, dry.SetID); err != nil {
+		t.Errorf("delete a dry-run set: %v", err)
 	}
 }

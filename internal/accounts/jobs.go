@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// JobKind says what an import builds: users (seed 000's mass upload) or an
-// itemized set of users (seed 003's "Add Members to Set").
+// JobKind says what an import builds: users (a LibraryPass-style mass
+// upload) or an itemized set of users (the Alma-style "Add Members to Set").
 type JobKind string
 
 const (
@@ -134,13 +134,28 @@ type ChunkResult struct {
 	Outcomes                          []RowOutcome
 }
 
+// SetStatus is where a set is. A set exists only once its import's file has
+// been accepted, so a refused file leaves no set behind.
+type SetStatus string
+
+const (
+	// SetBuilding: its import is adding members; it cannot be deleted yet.
+	SetBuilding SetStatus = "building"
+	// SetReady: its import has ended and Members is final. An import
+	// cancelled part-way leaves a ready set of the members added before.
+	SetReady SetStatus = "ready"
+	// SetDryRun: its import was a dry run, so it has no members; Members is
+	// how many the file would have added.
+	SetDryRun SetStatus = "dry_run"
+)
+
 // Set is an itemized set of users that later bulk jobs run on.
 type Set struct {
 	TenantID  string
 	ID        string
 	Name      string
 	JobID     string
-	Status    string // building, ready, failed
+	Status    SetStatus
 	Members   int
 	CreatedBy string
 	CreatedAt time.Time

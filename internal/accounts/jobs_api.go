@@ -163,7 +163,7 @@ func (s *Service) DeleteSet(ctx context.Context, c Caller, id string) error {
 	if err != nil {
 		return err
 	}
-	if set.Status == "building" {
+	if set.Status == SetBuilding {
 		return E(CodeConflict, "the set is still being built; cancel its import first")
 	}
 	if err := s.store.DeleteSet(ctx, p.TenantID, id); err != nil {

@@ -28,7 +28,7 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id string, version i
 		return User{}, err
 	}
 	if version <= 0 {
-		return User{}, &Error{Code: CodePreconditionRequired, Field: "version", Message: "send the version you read (If-Match header or \"version\" field) so that concurrent edits are not lost"}
+		return User{}, &Error{Code: CodePreconditionRequired, Field: "version", Message: "send the version you last read, so that concurrent edits are not lost"}
 	}
 	prev, err := s.targetUser(ctx, p, id)
 	if err != nil {
@@ -205,7 +205,7 @@ func (s *Service) DeleteUser(ctx context.Context, c Caller, id, confirm string) 
 		return err
 	}
 	if confirm == "" {
-		return &Error{Code: CodePreconditionRequired, Field: "confirm", Message: fmt.Sprintf("deleting %s is permanent and cannot be undone; repeat the username in confirm to proceed, or deactivate the account instead (reversible: POST /v1/admin/users/%s/deactivate)", u.Username, u.ID)}
+		return &Error{Code: CodePreconditionRequired, Field: "confirm", Message: fmt.Sprintf("deleting %s is permanent and cannot be undone; repeat the username in confirm to proceed, or deactivate the account instead (reversible)", u.Username)}
 	}
 	if UsernameKey(confirm) != UsernameKey(u.Username) {
 		return &Error{Code: CodePreconditionRequired, Field: "confirm", Message: "confirm does not match the username of this account; nothing was deleted"}
@@ -224,7 +224,8 @@ func (s *Service) deleteUser(ctx context.Context, p Principal, u User) error {
 	return nil
 }
 
-// Bulk actions (seed 002: tick users, trashcan, confirm).
+// Bulk actions (the LibraryH3lp-style staff list: tick users, trashcan,
+// confirm).
 const (
 	BulkDelete     = "delete"
 	BulkDeactivate = "deactivate"
@@ -234,10 +235,11 @@ const (
 
 // BulkResult is the outcome for one user of a bulk action.
 type BulkResult struct {
-	ID      string
-	OK      bool
-	Code    Code
-	Message string
+	ID       string
+	Username string // empty when no user has the id
+	OK       bool
+	Code     Code
+	Message  string
 }
 
 // BulkUsers applies one action to many users; one failure does not stop the
@@ -264,15 +266,15 @@ func (s *Service) BulkUsers(ctx context.Context, c Caller, action string, ids []
 	// Each user's change is independent; a few at a time keeps 1,000 within
 	// the API's 30 seconds without a burst on one partition.
 	results := make([]BulkResult, len(ids))
-	seen := map[string]bool{}
+	first := map[string]int{}
 	sem := make(chan struct{}, bulkWorkers)
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		if seen[id] {
+		if _, dup := first[id]; dup {
 			results[i] = BulkResult{ID: id, Code: CodeInvalid, Message: "listed twice; done once"}
 			continue
 		}
-		seen[id] = true
+		first[id] = i
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -281,25 +283,32 @@ func (s *Service) BulkUsers(ctx context.Context, c Caller, action string, ids []
 		}()
 	}
 	wg.Wait()
+	for i, id := range ids {
+		if j := first[id]; j != i {
+			results[i].Username = results[j].Username
+		}
+	}
 	return results, nil
 }
 
 const bulkWorkers = 16
 
+// bulkOne applies action to one user. The result names the user, so that
+// staff can read it (ids mean nothing to a person), even when the action is
+// refused.
 func (s *Service) bulkOne(ctx context.Context, p Principal, action, id string) BulkResult {
-	var err error
-	switch action {
-	case BulkDelete:
-		var u User
-		if u, err = s.targetUser(ctx, p, id); err == nil {
+	u, err := s.targetUser(ctx, p, id)
+	if err == nil {
+		switch action {
+		case BulkDelete:
 			err = s.deleteUser(ctx, p, u)
+		case BulkDeactivate:
+			_, err = s.setStatus(ctx, p, id, StatusInactive)
+		case BulkReactivate:
+			_, err = s.setStatus(ctx, p, id, StatusActive)
 		}
-	case BulkDeactivate:
-		_, err = s.setStatus(ctx, p, id, StatusInactive)
-	case BulkReactivate:
-		_, err = s.setStatus(ctx, p, id, StatusActive)
 	}
-	r := BulkResult{ID: id, OK: err == nil}
+	r := BulkResult{ID: id, Username: u.Username, OK: err == nil}
 	if err != nil {
 		r.Code, r.Message = ErrorCode(err), PublicMessage(err)
 		if r.Code == CodeInternal || r.Code == CodeUnavailable {

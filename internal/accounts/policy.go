@@ -72,16 +72,75 @@ func (p PasswordPolicy) minLength() int {
 	return p.MinLength
 }
 
+// ContextKind says what a context word is, so that a refusal names the rule
+// that matched.
+type ContextKind int
+
+const (
+	ContextUsername    ContextKind = iota + 1 // the account's username
+	ContextEmail                              // the part of its e-mail address before the @
+	ContextBarcode                            // its barcode
+	ContextLibraryName                        // the tenant's name
+	ContextLibraryID                          // the tenant's id
+)
+
+// ContextWord is something a password must not contain.
+type ContextWord struct {
+	Kind  ContextKind
+	Value string
+}
+
+// Audience is who reads a refusal: the words differ between a person
+// choosing their own password ("your username") and staff setting someone
+// else's ("the username").
+type Audience int
+
+const (
+	// AudienceStaff: staff, or the operator, set another person's password
+	// (creating an account, a reset, an import).
+	AudienceStaff Audience = iota
+	// AudienceSelf: the person chooses their own password (a change, or an
+	// e-mailed reset link).
+	AudienceSelf
+)
+
+// phrase names a context word for the reader of the refusal. The value is
+// never repeated: a refusal is shown, and may be logged.
+func (k ContextKind) phrase(a Audience) string {
+	own := a == AudienceSelf
+	switch k {
+	case ContextUsername:
+		if own {
+			return "your username"
+		}
+		return "the username"
+	case ContextEmail:
+		if own {
+			return "the part of your e-mail address before the @"
+		}
+		return "the part of the e-mail address before the @"
+	case ContextBarcode:
+		if own {
+			return "your barcode"
+		}
+		return "the barcode"
+	case ContextLibraryName:
+		return "the library's name"
+	case ContextLibraryID:
+		return "the library's ID"
+	}
+	return "a word about the account"
+}
+
 // Check normalises password to Unicode NFKC and checks it against the policy.
 // It returns the normalised form, which is what must be hashed, or an error
-// with code invalid, field "password" and a specific reason that never
-// repeats the password or a context word.
+// with code invalid, field "password" and a specific reason, worded for
+// audience, that never repeats the password or a context word.
 //
-// contextWords are things the password must not contain, case-insensitively:
-// the username, the tenant's id and name, the barcode, the local part of the
-// e-mail address. Empty ones, and ones shorter than 4 characters, are
-// ignored.
-func (p PasswordPolicy) Check(password string, contextWords ...string) (string, error) {
+// words are things the password must not contain, case-insensitively (see
+// ContextKind); the first that matches is named. Empty ones, and ones
+// shorter than 4 characters, are ignored.
+func (p PasswordPolicy) Check(password string, audience Audience, words ...ContextWord) (string, error) {
 	if len(password) > policyMaxPasswordBytes {
 		return "", passwordError("password is too long (at most %d bytes)", policyMaxPasswordBytes)
 	}
@@ -108,10 +167,10 @@ func (p PasswordPolicy) Check(password string, contextWords ...string) (string, 
 	if IsCommonPassword(lower) {
 		return "", passwordError("password is on a list of commonly used passwords; choose another")
 	}
-	for _, w := range contextWords {
-		w = strings.ToLower(norm.NFKC.String(strings.TrimSpace(w)))
-		if utf8.RuneCountInString(w) >= policyMinContextWordRunes && strings.Contains(lower, w) {
-			return "", passwordError("password must not contain your username, e-mail address, library name or barcode")
+	for _, w := range words {
+		v := strings.ToLower(norm.NFKC.String(strings.TrimSpace(w.Value)))
+		if utf8.RuneCountInString(v) >= policyMinContextWordRunes && strings.Contains(lower, v) {
+			return "", passwordError("password must not contain %s", w.Kind.phrase(audience))
 		}
 	}
 	return normalized, nil
@@ -158,7 +217,7 @@ func GeneratePassword(p PasswordPolicy) (string, error) {
 		if err != nil {
 			return "", Internal(err)
 		}
-		if _, lastErr = p.Check(pw); lastErr == nil {
+		if _, lastErr = p.Check(pw, AudienceStaff); lastErr == nil {
 			return pw, nil
 		}
 	}

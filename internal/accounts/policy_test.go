@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,9 +12,9 @@ import (
 // checkRefused asserts that Check refuses password with an invalid-input
 // error on the "password" field whose message contains wantMsg and never
 // the password itself (error messages are shown and logged).
-func checkRefused(tb testing.TB, p accounts.PasswordPolicy, password, wantMsg string, contextWords ...string) {
+func checkRefused(tb testing.TB, p accounts.PasswordPolicy, password, wantMsg string, audience accounts.Audience, contextWords ...accounts.ContextWord) {
 	tb.Helper()
-	got, err := p.Check(password, contextWords...)
+	got, err := p.Check(password, audience, contextWords...)
 	if err == nil {
 		tb.Fatalf("Check(%q) = %q, nil; want refusal %q", password, got, wantMsg)
 	}
@@ -34,23 +35,32 @@ func checkRefused(tb testing.TB, p accounts.PasswordPolicy, password, wantMsg st
 		tb.Errorf("Check(%q) error %q repeats the password", password, err.Error())
 	}
 	for _, w := range contextWords {
-		if len(w) >= 4 && strings.Contains(strings.ToLower(err.Error()), strings.ToLower(w)) {
-			tb.Errorf("Check(%q) error %q repeats the context word %q", password, err.Error(), w)
+		if len(w.Value) >= 4 && strings.Contains(strings.ToLower(err.Error()), strings.ToLower(w.Value)) {
+			tb.Errorf("Check(%q) error %q repeats the context word %q", password, err.Error(), w.Value)
 		}
 	}
 }
 
 // checkAccepted asserts that Check accepts password and returns want, the
 // normalised form to hash.
-func checkAccepted(tb testing.TB, p accounts.PasswordPolicy, password, want string, contextWords ...string) {
+func checkAccepted(tb testing.TB, p accounts.PasswordPolicy, password, want string, contextWords ...accounts.ContextWord) {
 	tb.Helper()
-	got, err := p.Check(password, contextWords...)
+	got, err := p.Check(password, accounts.AudienceStaff, contextWords...)
 	if err != nil {
 		tb.Fatalf("Check(%q) error: %v", password, err)
 	}
 	if got != want {
 		tb.Errorf("Check(%q) = %q, want %q", password, got, want)
 	}
+}
+
+// words builds context words from kind, value pairs.
+func words(pairs ...any) []accounts.ContextWord {
+	var out []accounts.ContextWord
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, accounts.ContextWord{Kind: pairs[i].(accounts.ContextKind), Value: pairs[i+1].(string)})
+	}
+	return out
 }
 
 func TestCheckAccepts(t *testing.T) {
@@ -62,7 +72,7 @@ func TestCheckAccepts(t *testing.T) {
 		policy   accounts.PasswordPolicy
 		password string
 		want     string // normalised form; "" means unchanged
-		context  []string
+		context  []accounts.ContextWord
 	}{
 		{name: "passphrase with spaces", policy: def, password: "blue horse staple battery"},
 		{name: "exactly the default minimum", policy: def, password: "tulip-anchor-9x"},
@@ -80,8 +90,8 @@ func TestCheckAccepts(t *testing.T) {
 		// Combining sequences compose under NFKC.
 		{name: "combining accent composed", policy: def, password: "cafe\u0301 au lait et croissant", want: "café au lait et croissant"},
 		// Context words under 4 runes and empty ones are ignored.
-		{name: "short context word ignored", policy: def, password: "kpu reading room pass", context: []string{"kpu", "", "  "}},
-		{name: "context word absent", policy: def, password: "maple syrup pancakes", context: []string{"jsmith", "Springfield Library", "21234000123456"}},
+		{name: "short context word ignored", policy: def, password: "kpu reading room pass", context: words(accounts.ContextLibraryID, "kpu", accounts.ContextBarcode, "", accounts.ContextUsername, "  ")},
+		{name: "context word absent", policy: def, password: "maple syrup pancakes", context: words(accounts.ContextUsername, "jsmith", accounts.ContextLibraryName, "Springfield Library", accounts.ContextBarcode, "21234000123456")},
 		// Zero-width joiners in emoji are format characters, not control ones.
 		{name: "emoji ZWJ sequence", policy: def, password: "family 👨\u200d👩\u200d👧 picnic day"},
 	}
@@ -98,12 +108,16 @@ func TestCheckAccepts(t *testing.T) {
 
 func TestCheckRefuses(t *testing.T) {
 	def := accounts.DefaultPasswordPolicy()
+	// One account's words, none inside another, so each case matches one.
+	account := words(accounts.ContextUsername, "jsmith", accounts.ContextBarcode, "21234000123456", accounts.ContextEmail, "jane.smith99",
+		accounts.ContextLibraryName, "Springfield Library", accounts.ContextLibraryID, "springfield-pl")
 	tests := []struct {
 		name     string
 		policy   accounts.PasswordPolicy
 		password string
 		wantMsg  string
-		context  []string
+		audience accounts.Audience // staff unless set
+		context  []accounts.ContextWord
 	}{
 		{name: "empty", policy: def, password: "", wantMsg: "at least 15 characters"},
 		{name: "one short of default", policy: def, password: "tulip-anchor-9", wantMsg: "at least 15 characters"},
@@ -128,16 +142,25 @@ func TestCheckRefuses(t *testing.T) {
 		{name: "blocklisted any case", policy: accounts.PasswordPolicy{MinLength: 8}, password: "PassWord1234", wantMsg: "commonly used passwords"},
 		{name: "blocklisted fullwidth", policy: accounts.PasswordPolicy{MinLength: 8}, password: "ｐａｓｓｗｏｒｄ１２３４", wantMsg: "commonly used passwords"},
 		{name: "blocklisted long", policy: def, password: "qwertyuiopasdfgh", wantMsg: "commonly used passwords"},
-		{name: "contains username", policy: def, password: "my name is JSmith, ok?", wantMsg: "must not contain your username", context: []string{"jsmith"}},
-		{name: "contains library name", policy: def, password: "i love springfield library", wantMsg: "library name", context: []string{"", "Springfield Library"}},
-		{name: "contains barcode", policy: def, password: "card 21234000123456!", wantMsg: "barcode", context: []string{"21234000123456"}},
+		// A context word refusal names the rule that matched, worded for
+		// who reads it: staff setting someone's password, or the person
+		// choosing their own.
+		{name: "contains username, staff", policy: def, password: "my name is JSmith, ok?", wantMsg: "password must not contain the username", context: account},
+		{name: "contains username, self", policy: def, password: "my name is JSmith, ok?", wantMsg: "password must not contain your username", audience: accounts.AudienceSelf, context: account},
+		{name: "contains library name", policy: def, password: "i love springfield library", wantMsg: "password must not contain the library's name", context: account},
+		{name: "contains library name, self", policy: def, password: "i love springfield library", wantMsg: "password must not contain the library's name", audience: accounts.AudienceSelf, context: account},
+		{name: "contains library ID", policy: def, password: "reading at springfield-pl today", wantMsg: "password must not contain the library's ID", context: account},
+		{name: "contains barcode, staff", policy: def, password: "card 21234000123456!", wantMsg: "password must not contain the barcode", context: account},
+		{name: "contains barcode, self", policy: def, password: "card 21234000123456!", wantMsg: "password must not contain your barcode", audience: accounts.AudienceSelf, context: account},
+		{name: "contains e-mail name, staff", policy: def, password: "hello jane.smith99 here", wantMsg: "password must not contain the part of the e-mail address before the @", context: account},
+		{name: "contains e-mail name, self", policy: def, password: "hello jane.smith99 here", wantMsg: "password must not contain the part of your e-mail address before the @", audience: accounts.AudienceSelf, context: account},
 		// The context word is normalised too: a fullwidth username still matches.
-		{name: "fullwidth context word", policy: def, password: "jsmith-reads-a-lot", wantMsg: "username", context: []string{"ＪＳｍｉｔｈ"}},
-		{name: "exactly 4-rune context word", policy: def, password: "the anne of green gables", wantMsg: "username", context: []string{"Anne"}},
+		{name: "fullwidth context word", policy: def, password: "jsmith-reads-a-lot", wantMsg: "the username", context: words(accounts.ContextUsername, "ＪＳｍｉｔｈ")},
+		{name: "exactly 4-rune context word", policy: def, password: "the anne of green gables", wantMsg: "the username", context: words(accounts.ContextUsername, "Anne")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkRefused(t, tt.policy, tt.password, tt.wantMsg, tt.context...)
+			checkRefused(t, tt.policy, tt.password, tt.wantMsg, tt.audience, tt.context...)
 		})
 	}
 }
@@ -233,5 +256,28 @@ func assertGeneratedShape(tb testing.TB, pw string, minLength int) {
 	}
 	if n := utf8.RuneCountInString(pw); n < minLength {
 		tb.Errorf("%q is %d characters, want at least %d", pw, n, minLength)
+	}
+}
+
+// TestRefusedPasswordsAreWordedForTheirReader: staff setting a password read
+// "the username", a person choosing their own reads "your username".
+func TestRefusedPasswordsAreWordedForTheirReader(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	admin := f.tenant(t, "kpu")
+	_, err := f.svc.CreateUser(ctx, admin, accounts.CreateUserInput{Username: "patron9", Password: "patron9 has a long passphrase"})
+	if msg := accounts.PublicMessage(err); msg != "password must not contain the username" {
+		t.Errorf("staff creating an account read %q", msg)
+	}
+	u := f.user(t, admin, accounts.CreateUserInput{Username: "patron9", Barcode: "21234000999", Password: "temporary passphrase 9"})
+	_, err = f.svc.ResetPassword(ctx, admin, u.ID, accounts.ResetPasswordInput{Password: "card 21234000999 forever", PasswordConfirmation: "card 21234000999 forever"})
+	if msg := accounts.PublicMessage(err); msg != "password must not contain the barcode" {
+		t.Errorf("staff resetting a password read %q", msg)
+	}
+	me := f.login(t, "kpu", "patron9", "temporary passphrase 9")
+	err = f.svc.ChangePassword(ctx, me, accounts.ChangePasswordInput{CurrentPassword: "temporary passphrase 9", NewPassword: "card 21234000999 forever"})
+	if msg := accounts.PublicMessage(err); msg != "password must not contain your barcode" {
+		t.Errorf("a patron changing their own password read %q", msg)
 	}
 }

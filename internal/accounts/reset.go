@@ -91,7 +91,7 @@ func (s *Service) ResetPassword(ctx context.Context, c Caller, id string, in Res
 		if in.Password != in.PasswordConfirmation {
 			return ResetResult{}, FieldError("passwordConfirmation", "the two passwords do not match")
 		}
-		if password, err = t.Settings.PasswordPolicy.Check(in.Password, contextWords(t, u.Username, u.Email, u.Barcode)...); err != nil {
+		if password, err = t.Settings.PasswordPolicy.Check(in.Password, AudienceStaff, contextWords(t, u.Username, u.Email, u.Barcode)...); err != nil {
 			return ResetResult{}, err
 		}
 	}
@@ -206,7 +206,7 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, password str
 	if password == "" {
 		return FieldError("password", "password is required")
 	}
-	normalized, err := t.Settings.PasswordPolicy.Check(password, contextWords(t, u.Username, u.Email, u.Barcode)...)
+	normalized, err := t.Settings.PasswordPolicy.Check(password, AudienceSelf, contextWords(t, u.Username, u.Email, u.Barcode)...)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -113,6 +114,11 @@ const (
 	accessAdmin
 )
 
+// ErrPasswordChangeRequired is in the chain of the error that refuses a call
+// while the caller's password change is pending, so that an adapter can say
+// how the change is made in its own terms.
+var ErrPasswordChangeRequired = errors.New("password change pending")
+
 // principal re-reads the caller's session and user with strong consistency
 // and checks what the call needs. A revoked, expired or deactivated session
 // is refused here even while the authorizer's cache still allows it.
@@ -135,7 +141,7 @@ func (s *Service) principal(ctx context.Context, c Caller, need access) (Princip
 		Roles: u.Roles, MustChangePassword: u.MustChangePassword,
 	}
 	if need >= accessFull && p.MustChangePassword {
-		return Principal{}, E(CodeForbidden, "password change required: change your password with POST /v1/me/password first")
+		return Principal{}, &Error{Code: CodeForbidden, Message: "password change required: change your password first", Err: ErrPasswordChangeRequired}
 	}
 	if need >= accessAdmin && !p.IsAdmin() {
 		return Principal{}, E(CodeForbidden, "staff (admin) role required")

@@ -16,6 +16,11 @@ import (
 // TenantStore keeps tenants.
 type TenantStore interface {
 	CreateTenant(ctx context.Context, t Tenant) error
+	// CreateTenantWithAdmin stores a new tenant and its first admin (with
+	// the admin's guards and audit) atomically: both or neither. An
+	// existing tenant is a conflict on "tenant", a taken username one on
+	// "username".
+	CreateTenantWithAdmin(ctx context.Context, t Tenant, admin User, audit *AuditEvent) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	// UpdateSettings stores t.Settings if the tenant is still at
 	// t.Version-1, and sets t.Version and t.UpdatedAt.
@@ -96,7 +101,8 @@ type Store interface {
 }
 
 // UserQuery selects users for the staff listing. Email, Barcode and
-// PrimaryID are exact lookups (seed 002's search) and ignore the rest.
+// PrimaryID are exact lookups (the LibraryH3lp-style user search) and ignore
+// the rest.
 type UserQuery struct {
 	Limit     int
 	Cursor    string // opaque, from a previous page of the same query

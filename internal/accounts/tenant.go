@@ -25,8 +25,8 @@ type Tenant struct {
 type Settings struct {
 	PasswordPolicy PasswordPolicy `json:"passwordPolicy"`
 	// UsernameFormat, when set, is what every new or renamed username must
-	// follow, e.g. "kpu-{first}-{last1}" (seed: institution-firstname-
-	// lastinitial).
+	// follow, e.g. "kpu-{first}-{last1}" (the LibraryH3lp-style
+	// institution-firstname-lastinitial).
 	UsernameFormat UsernameFormat `json:"usernameFormat"`
 	// StaffPasswordsMustChange makes a password that staff set or
 	// generated a temporary one, to be changed at the next sign-in.

@@ -52,11 +52,15 @@ type User struct {
 	ImportRow int
 }
 
+// OpensStaffAPI reports whether role gives access to the staff API; such a
+// role is only ever given by being named.
+func OpensStaffAPI(role string) bool { return role == RoleAdmin }
+
 // HasRole reports whether u holds role.
 func (u User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
 
 // IsAdmin reports whether u may use the staff API.
-func (u User) IsAdmin() bool { return u.HasRole(RoleAdmin) }
+func (u User) IsAdmin() bool { return slices.ContainsFunc(u.Roles, OpensStaffAPI) }
 
 // UsernameKey is the form uniqueness and lookups use: NFKC, lower-cased, so
 // "Sadie.P" and "sadie.p" are one account while the display case is kept.
@@ -180,11 +184,12 @@ func Truncate(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-// contextWords are the words a user's password must not contain.
-func contextWords(t Tenant, username, email, barcode string) []string {
-	words := []string{username, t.ID, t.Name, barcode}
+// contextWords are the words a user's password must not contain, the
+// user's own first.
+func contextWords(t Tenant, username, email, barcode string) []ContextWord {
+	words := []ContextWord{{ContextUsername, username}, {ContextBarcode, barcode}}
 	if at := strings.LastIndexByte(email, '@'); at > 0 {
-		words = append(words, email[:at])
+		words = append(words, ContextWord{ContextEmail, email[:at]})
 	}
-	return words
+	return append(words, ContextWord{ContextLibraryName, t.Name}, ContextWord{ContextLibraryID, t.ID})
 }

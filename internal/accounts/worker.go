@@ -3,7 +3,8 @@ package accounts
 import (
 	"context"
 	"fmt"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/libaccounts/libaccounts/internal/importcsv"
 )
@@ -71,33 +72,48 @@ func (s *Service) importRows(ctx context.Context, j Job, task ChunkTask) (ChunkR
 		return ChunkResult{}, fmt.Errorf("chunk %d of %s: %w", task.Index, j.ID, err)
 	}
 	// Hashing dominates: as many rows at once as the function has vCPUs.
+	// The first store failure retries the whole chunk, so it also stops
+	// the rows not yet started: hashing them would be work thrown away.
+	// The same holds when the invocation's context ends.
 	outcomes := make([]RowOutcome, len(rows))
-	errs := make([]error, len(rows))
-	sem := make(chan struct{}, s.cfg.ImportWorkers)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.ImportWorkers)
 	for i, row := range rows {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			// Go may have waited for a free slot while another row failed.
+			if err := gctx.Err(); err != nil {
+				return err
+			}
 			if first, dup := j.DuplicateRows[row.Number]; dup {
 				outcomes[i] = duplicateOutcome(j, row, first)
-				return
+				return nil
 			}
+			var err error
 			if j.Kind == JobSet {
-				outcomes[i], errs[i] = s.importSetRow(ctx, j, row)
+				outcomes[i], err = s.importSetRow(gctx, j, row)
 			} else {
-				outcomes[i], errs[i] = s.importUserRow(ctx, t, j, row)
+				outcomes[i], err = s.importUserRow(gctx, t, j, row)
 			}
-		}()
+			if err != nil {
+				// A store failure is not the row's fault: retry the chunk.
+				return fmt.Errorf("row %d of %s: %w", row.Number, j.ID, err)
+			}
+			return nil
+		})
 	}
-	wg.Wait()
+	if err := g.Wait(); err != nil {
+		return ChunkResult{}, err
+	}
+	// The loop stops early only when gctx ended, and then only because ctx
+	// did (a row's error would have come out of Wait).
+	if err := ctx.Err(); err != nil {
+		return ChunkResult{}, fmt.Errorf("chunk %d of %s: %w", task.Index, j.ID, err)
+	}
 	res := ChunkResult{Index: task.Index, Outcomes: outcomes}
-	for i, o := range outcomes {
-		if errs[i] != nil {
-			// A store failure is not the row's fault: retry the chunk.
-			return ChunkResult{}, fmt.Errorf("row %d of %s: %w", rows[i].Number, j.ID, errs[i])
-		}
+	for _, o := range outcomes {
 		switch o.Outcome {
 		case OutcomeCreated, OutcomeAdded, OutcomeWouldCreate, OutcomeWouldAdd:
 			res.Created++
@@ -207,7 +223,7 @@ func (s *Service) rowPassword(t Tenant, u User, row importcsv.Row) (rowPassword,
 		}
 		return rowPassword{hash: row.PasswordHash}, nil
 	case row.Password != "":
-		n, err := t.Settings.PasswordPolicy.Check(row.Password, contextWords(t, u.Username, u.Email, u.Barcode)...)
+		n, err := t.Settings.PasswordPolicy.Check(row.Password, AudienceStaff, contextWords(t, u.Username, u.Email, u.Barcode)...)
 		if err != nil {
 			return rowPassword{}, err
 		}

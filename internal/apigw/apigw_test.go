@@ -14,7 +14,7 @@ import (
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/apigw"
-	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 )
@@ -40,7 +40,7 @@ func newEnv(tb testing.TB, tenants ...string) *env {
 // configured.
 func newEnvWith(tb testing.TB, mail *outbox, tenants ...string) *env {
 	tb.Helper()
-	client, table := dynamodblocal.TestTable(tb)
+	client, table := ddbtest.TestTable(tb)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	deps := accounts.Deps{
@@ -116,16 +116,34 @@ func (e *env) authorize(tb testing.TB, header string) map[string]any {
 	return resp.Context
 }
 
+// TestEveryErrorCodeHasAStatus walks the domain's own list of codes: a code
+// added there but not to the status table would otherwise be served as the
+// 500 fallback.
 func TestEveryErrorCodeHasAStatus(t *testing.T) {
-	want := map[accounts.Code]int{
+	documented := map[accounts.Code]int{ // the README's list
 		accounts.CodeInvalid: 400, accounts.CodeUnauthorized: 401, accounts.CodeForbidden: 403,
 		accounts.CodeNotFound: 404, accounts.CodeConflict: 409, accounts.CodeTooLarge: 413,
 		accounts.CodePreconditionRequired: 428, accounts.CodeInternal: 500, accounts.CodeUnavailable: 503,
 	}
-	for code, status := range want {
-		if got := apigw.StatusOf(accounts.E(code, "x")); got != status {
-			t.Errorf("%s -> %d, want %d", code, got, status)
+	seen := map[accounts.Code]bool{}
+	for _, code := range accounts.Codes() {
+		if seen[code] {
+			t.Errorf("%s is listed twice", code)
 		}
+		seen[code] = true
+		got := apigw.StatusOf(accounts.E(code, "x"))
+		if code != accounts.CodeInternal && got == http.StatusInternalServerError {
+			t.Errorf("%s falls back to 500: add it to the status table", code)
+			continue
+		}
+		if want, ok := documented[code]; !ok {
+			t.Errorf("%s -> %d is not documented (README: The API)", code, got)
+		} else if got != want {
+			t.Errorf("%s -> %d, want %d", code, got, want)
+		}
+	}
+	if got := apigw.StatusOf(accounts.E(accounts.CodeInternal, "x")); got != http.StatusInternalServerError {
+		t.Errorf("internal -> %d, want 500", got)
 	}
 }
 
@@ -280,8 +298,12 @@ func TestStaffRoutes(t *testing.T) {
 	if resp, _ := e.api.Me(ctx, sadie("GET /v1/me", "")); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"mustChangePassword":true`) {
 		t.Errorf("me: %d %s", resp.StatusCode, resp.Body)
 	}
+	// Refused while the change is pending: the domain says what to do, the
+	// adapter says where.
 	if resp, _ := e.api.ListUsers(ctx, sadie("GET /v1/admin/users", "")); resp.StatusCode != 403 {
 		t.Errorf("patron on staff route: %d", resp.StatusCode)
+	} else if b := decodeErr(t, resp); !strings.Contains(b.Error.Message, "change your password first (POST /v1/me/password)") {
+		t.Errorf("pending-change refusal does not say where: %q", b.Error.Message)
 	}
 	body, _ := json.Marshal(map[string]string{"currentPassword": created.GeneratedPassword, "newPassword": "my own long passphrase"})
 	if resp, _ := e.api.ChangePassword(ctx, sadie("POST /v1/me/password", string(body))); resp.StatusCode != 200 {

@@ -12,22 +12,12 @@ import (
 	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-// auditEventView is one event of the trail: names of changed fields, never
-// their values.
-type auditEventView struct {
-	ID             string    `json:"id"`
-	At             time.Time `json:"at"`
-	ActorID        string    `json:"actorId"`
-	ActorUsername  string    `json:"actorUsername"`
-	Action         string    `json:"action"`
-	TargetID       string    `json:"targetId,omitempty"`
-	TargetUsername string    `json:"targetUsername,omitempty"`
-	RequestID      string    `json:"requestId"`
-	Fields         []string  `json:"fields"`
-	Detail         string    `json:"detail,omitempty"`
-}
+// auditEventView is one event of the trail (apiwire.AuditEvent): names of
+// changed fields, never their values.
+type auditEventView = apiwire.AuditEvent
 
 func auditViewOf(e accounts.AuditEvent) auditEventView {
 	return auditEventView{
@@ -37,10 +27,7 @@ func auditViewOf(e accounts.AuditEvent) auditEventView {
 	}
 }
 
-type auditListResponse struct {
-	Events     []auditEventView `json:"events"`
-	NextCursor string           `json:"nextCursor,omitempty"`
-}
+type auditListResponse = apiwire.AuditList
 
 var auditParams = []string{"actor", "target", "action", "from", "to", "limit", "cursor", "format"}
 
@@ -55,7 +42,8 @@ const (
 )
 
 // ListAudit is GET /v1/admin/audit: a page of the trail as JSON, or with
-// format=csv every matching event (from cursor on) up to the export limit.
+// format=csv every matching event (from cursor on) up to limit, or up to the
+// export limit without one.
 func (a *API) ListAudit(ctx context.Context, req Request) (Response, error) {
 	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
 		q, format, err := auditQuery(req.QueryStringParameters)
@@ -139,13 +127,14 @@ func (a *API) exportAudit(ctx context.Context, c accounts.Caller, q accounts.Aud
 		_ = w.Write(cells) // a bytes.Buffer does not fail
 	}
 	write(slices.Clone(auditCSVHeader))
-	pageSize := exportPageSize
+	// limit caps the export as it caps a page; the export limit caps both.
+	most := a.exportLimit
 	if q.Limit != 0 {
-		pageSize = q.Limit
+		most = min(q.Limit, most)
 	}
 	rows, truncated := 0, false
 	for {
-		q.Limit = min(pageSize, a.exportLimit-rows)
+		q.Limit = min(exportPageSize, most-rows)
 		if q.Limit == 0 {
 			// At the limit: look one event further to tell a full export
 			// from a cut one.
@@ -155,7 +144,7 @@ func (a *API) exportAudit(ctx context.Context, c accounts.Caller, q accounts.Aud
 		if err != nil {
 			return reply{}, err
 		}
-		if rows == a.exportLimit {
+		if rows == most {
 			truncated = len(page.Events) > 0
 			break
 		}
@@ -181,6 +170,9 @@ func (a *API) exportAudit(ctx context.Context, c accounts.Caller, q accounts.Aud
 		// rectangular for strict CSV readers.
 		note := make([]string, len(auditCSVHeader))
 		note[0] = fmt.Sprintf("# export truncated after %d events: more events match. Narrow it with from and to (RFC 3339) or actor or target or action", rows)
+		if rows == most && most < a.exportLimit {
+			note[0] = fmt.Sprintf("# export stopped at limit=%d: more events match. Raise limit (up to 1000), leave it out (up to %d events), or narrow it with from and to (RFC 3339) or actor or target or action", most, a.exportLimit)
+		}
 		write(note)
 	}
 	w.Flush()

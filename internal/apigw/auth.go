@@ -5,30 +5,18 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 	"github.com/libaccounts/libaccounts/internal/logging"
 )
-
-type loginRequest struct {
-	Tenant   string `json:"tenant"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
-
-type loginResponse struct {
-	Token              string    `json:"token"`
-	ExpiresAt          time.Time `json:"expiresAt"`
-	MustChangePassword bool      `json:"mustChangePassword"`
-}
 
 // Login is POST /v1/auth/login.
 func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 	return a.serve(ctx, req, func(ctx context.Context, req Request) (reply, error) {
-		var in loginRequest
+		var in apiwire.LoginRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err
 		}
@@ -36,7 +24,7 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{status: http.StatusOK, body: loginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, MustChangePassword: res.MustChangePassword}}, nil
+		return reply{status: http.StatusOK, body: apiwire.LoginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, MustChangePassword: res.MustChangePassword}}, nil
 	})
 }
 
@@ -58,11 +46,6 @@ func (a *API) Me(ctx context.Context, req Request) (Response, error) {
 	})
 }
 
-type changePasswordRequest struct {
-	CurrentPassword string `json:"currentPassword"`
-	NewPassword     string `json:"newPassword"`
-}
-
 type message struct {
 	Message string `json:"message"`
 }
@@ -70,7 +53,7 @@ type message struct {
 // ChangePassword is POST /v1/me/password.
 func (a *API) ChangePassword(ctx context.Context, req Request) (Response, error) {
 	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
-		var in changePasswordRequest
+		var in apiwire.ChangePasswordRequest
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 	"github.com/libaccounts/libaccounts/internal/logging"
 )
 
@@ -158,16 +159,11 @@ func jsonResponse(status int, body any) Response {
 	return resp
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code      accounts.Code `json:"code"`
-	Message   string        `json:"message"`
-	Field     string        `json:"field,omitempty"`
-	RequestID string        `json:"requestId,omitempty"`
-}
+// errorBody is every refusal: {"error":{code,message,field,requestId}}.
+type (
+	errorBody   = apiwire.ErrorBody
+	errorDetail = apiwire.ErrorDetail
+)
 
 func errorResponse(err error, requestID string) Response {
 	code := accounts.ErrorCode(err)
@@ -175,7 +171,7 @@ func errorResponse(err error, requestID string) Response {
 		code = accounts.CodeInternal
 	}
 	data, _ := json.Marshal(errorBody{Error: errorDetail{
-		Code: code, Message: accounts.PublicMessage(err), Field: accounts.PublicField(err), RequestID: requestID,
+		Code: string(code), Message: publicMessage(err), Field: accounts.PublicField(err), RequestID: requestID,
 	}})
 	return Response{StatusCode: StatusOf(err), Headers: headers(), Body: string(data)}
 }

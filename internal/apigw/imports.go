@@ -12,63 +12,25 @@ import (
 	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-// importView is an import job as staff see it: what it does, where it is and
-// what it did so far. Never the object key, the notice address or a row.
-type importView struct {
-	ID         string       `json:"id"`
-	Kind       string       `json:"kind"`
-	Mode       string       `json:"mode"`
-	DryRun     bool         `json:"dryRun"`
-	SetName    string       `json:"setName,omitempty"`
-	SetID      string       `json:"setId,omitempty"`
-	Status     string       `json:"status"`
-	Format     string       `json:"format,omitempty"`
-	Percent    int          `json:"percent"`
-	Counts     any          `json:"counts"` // userCounts or setCounts
-	CreatedAt  time.Time    `json:"createdAt"`
-	StartedAt  *time.Time   `json:"startedAt,omitempty"`
-	FinishedAt *time.Time   `json:"finishedAt,omitempty"`
-	Error      string       `json:"error,omitempty"`
-	StartedBy  *starterView `json:"startedBy,omitempty"`
-}
-
-// userCounts are the counts of a users import.
-type userCounts struct {
-	Rows    int `json:"rows"`
-	Created int `json:"created"`
-	Updated int `json:"updated"`
-	Skipped int `json:"skipped"`
-	Failed  int `json:"failed"`
-}
-
-// setCounts are the counts of a set import, named for what they mean there.
-type setCounts struct {
-	Rows       int `json:"rows"`
-	Added      int `json:"added"`
-	Duplicates int `json:"duplicates"`
-	NotFound   int `json:"notFound"`
-}
-
-type starterView struct {
-	ID       string `json:"id"`
-	Username string `json:"username,omitempty"`
-}
-
-func importViewOf(j accounts.Job) importView {
-	v := importView{
+// importViewOf is an import job as staff see it (apiwire.Import): what it
+// does, where it is and what it did so far. A set import's counts are named
+// for what they mean there.
+func importViewOf(j accounts.Job) apiwire.Import {
+	v := apiwire.Import{
 		ID: j.ID, Kind: string(j.Kind), Mode: string(j.Mode), DryRun: j.DryRun, SetName: j.SetName, SetID: j.SetID,
 		Status: string(j.Status), Format: j.Format, Percent: j.Percent(), CreatedAt: j.CreatedAt.UTC(),
 		StartedAt: optionalTime(j.StartedAt), FinishedAt: optionalTime(j.FinishedAt), Error: j.Error,
 	}
 	if j.Kind == accounts.JobSet {
-		v.Counts = setCounts{Rows: j.Rows, Added: j.Created, Duplicates: j.Skipped, NotFound: j.Failed}
+		v.Counts = apiwire.ImportCounts{Rows: j.Rows, Added: j.Created, Duplicates: j.Skipped, NotFound: j.Failed}
 	} else {
-		v.Counts = userCounts{Rows: j.Rows, Created: j.Created, Updated: j.Updated, Skipped: j.Skipped, Failed: j.Failed}
+		v.Counts = apiwire.ImportCounts{Rows: j.Rows, Created: j.Created, Updated: j.Updated, Skipped: j.Skipped, Failed: j.Failed}
 	}
 	if j.StartedBy != "" {
-		v.StartedBy = &starterView{ID: j.StartedBy, Username: j.StartedByUsername}
+		v.StartedBy = &apiwire.Starter{ID: j.StartedBy, Username: j.StartedByUsername}
 	}
 	return v
 }
@@ -81,22 +43,9 @@ func optionalTime(t time.Time) *time.Time {
 	return &u
 }
 
-type startImportRequest struct {
-	Kind    string `json:"kind"`
-	Mode    string `json:"mode"`
-	DryRun  bool   `json:"dryRun"`
-	SetName string `json:"setName"`
-}
-
-// startImportResponse carries the upload URL: a short-lived capability to
-// write the job's file. It goes to the caller and nowhere else (no log line
-// of this package holds a response body).
-type startImportResponse struct {
-	ImportID  string     `json:"importId"`
-	UploadURL string     `json:"uploadUrl"`
-	ExpiresAt time.Time  `json:"expiresAt"`
-	Import    importView `json:"import"`
-}
+// The start answer (apiwire.StartImportResponse) carries the upload URL: a
+// short-lived capability to write the job's file. It goes to the caller and
+// nowhere else (no log line of this package holds a response body).
 
 // StartImport is POST /v1/admin/imports: a pending job and the pre-signed
 // URL to PUT its CSV file to. Every field has a default, so the body may be
@@ -106,7 +55,7 @@ func (a *API) StartImport(ctx context.Context, req Request) (Response, error) {
 		if err := noQuery(req.QueryStringParameters); err != nil {
 			return reply{}, err
 		}
-		var in startImportRequest
+		var in apiwire.StartImportRequest
 		if err := decodeOptionalJSON(req, &in); err != nil {
 			return reply{}, err
 		}
@@ -116,15 +65,10 @@ func (a *API) StartImport(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{status: http.StatusCreated, body: startImportResponse{
+		return reply{status: http.StatusCreated, body: apiwire.StartImportResponse{
 			ImportID: out.Job.ID, UploadURL: out.UploadURL, ExpiresAt: out.ExpiresAt.UTC(), Import: importViewOf(out.Job),
 		}}, nil
 	})
-}
-
-type importListResponse struct {
-	Imports    []importView `json:"imports"`
-	NextCursor string       `json:"nextCursor,omitempty"`
 }
 
 // Page sizes the domain accepts; checked here too so that "0" is refused
@@ -169,7 +113,7 @@ func (a *API) ListImports(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		out := importListResponse{Imports: make([]importView, len(jobs)), NextCursor: next}
+		out := apiwire.ImportList{Imports: make([]apiwire.Import, len(jobs)), NextCursor: next}
 		for i, j := range jobs {
 			out.Imports[i] = importViewOf(j)
 		}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/apigw"
-	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/devstack/s3emu"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
@@ -88,7 +88,7 @@ type importEnv struct {
 
 func newImportEnv(tb testing.TB, tenants ...string) *importEnv {
 	tb.Helper()
-	client, table := dynamodblocal.TestTable(tb)
+	client, table := ddbtest.TestTable(tb)
 	objects := &objectEvents{}
 	srv, err := s3emu.New(s3emu.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, OnObjectCreated: objects.on})
 	if err != nil {

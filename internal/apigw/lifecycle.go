@@ -2,9 +2,12 @@ package apigw
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 // updateUserRequest is a staff edit. A field that is absent or null is left
@@ -37,16 +40,14 @@ func (a *API) UpdateUser(ctx context.Context, req Request) (Response, error) {
 			Roles: in.Roles, Queues: in.Queues, CannedMessagePools: in.CannedMessagePools,
 		})
 		if err != nil {
-			return reply{}, err
+			return reply{}, withHint(err, accounts.CodePreconditionRequired, "version",
+				` (the ETag of GET /v1/admin/users/{id}, in an If-Match header or as "version" in the body)`)
 		}
 		return reply{status: http.StatusOK, body: viewOf(u), header: etag(u.Version)}, nil
 	})
 }
 
-type statusResponse struct {
-	Message string   `json:"message"`
-	User    userView `json:"user"`
-}
+type statusResponse = apiwire.UserStatusResponse
 
 // DeactivateUser is POST /v1/admin/users/{id}/deactivate.
 func (a *API) DeactivateUser(ctx context.Context, req Request) (Response, error) {
@@ -82,8 +83,10 @@ func (a *API) DeleteUser(ctx context.Context, req Request) (Response, error) {
 		if err := noBody(req, "repeat the username in the confirm query parameter"); err != nil {
 			return reply{}, err
 		}
-		if err := a.svc.DeleteUser(ctx, c, req.PathParameters["id"], req.QueryStringParameters["confirm"]); err != nil {
-			return reply{}, err
+		id := req.PathParameters["id"]
+		if err := a.svc.DeleteUser(ctx, c, id, req.QueryStringParameters["confirm"]); err != nil {
+			return reply{}, withHint(err, accounts.CodePreconditionRequired, "confirm",
+				fmt.Sprintf(" — confirm is a query parameter (?confirm=<username>); deactivating is POST /v1/admin/users/%s/deactivate", url.PathEscape(id)))
 		}
 		return reply{status: http.StatusOK, body: message{"Successfully Deleted User"}}, nil
 	})
@@ -99,10 +102,11 @@ type bulkRequest struct {
 }
 
 type bulkResultView struct {
-	ID      string        `json:"id"`
-	OK      bool          `json:"ok"`
-	Code    accounts.Code `json:"code,omitempty"`
-	Message string        `json:"message,omitempty"`
+	ID       string        `json:"id"`
+	Username string        `json:"username,omitempty"` // absent when no user has the id
+	OK       bool          `json:"ok"`
+	Code     accounts.Code `json:"code,omitempty"`
+	Message  string        `json:"message,omitempty"`
 }
 
 type bulkResponse struct {
@@ -125,7 +129,7 @@ func (a *API) BulkUsers(ctx context.Context, req Request) (Response, error) {
 		}
 		out := bulkResponse{Results: make([]bulkResultView, len(results))}
 		for i, r := range results {
-			out.Results[i] = bulkResultView{ID: r.ID, OK: r.OK, Code: r.Code, Message: r.Message}
+			out.Results[i] = bulkResultView{ID: r.ID, Username: r.Username, OK: r.OK, Code: r.Code, Message: r.Message}
 			if r.OK {
 				out.Succeeded++
 			} else {

@@ -10,12 +10,12 @@ import (
 
 // setView is an itemized set of users, as built by a set import.
 type setView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"` // building, ready, dry_run, failed
-	Members   int       `json:"members"`
-	ImportID  string    `json:"importId"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Status    accounts.SetStatus `json:"status"`
+	Members   int                `json:"members"`
+	ImportID  string             `json:"importId"`
+	CreatedAt time.Time          `json:"createdAt"`
 }
 
 func setViewOf(s accounts.Set) setView {

@@ -7,25 +7,14 @@ import (
 	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-type passwordPolicyView struct {
-	MinLength int `json:"minLength"`
-}
-
 // settingsView is a tenant's settings as staff see them.
-type settingsView struct {
-	Tenant                      string             `json:"tenant"`
-	Name                        string             `json:"name"`
-	PasswordPolicy              passwordPolicyView `json:"passwordPolicy"`
-	UsernameFormat              string             `json:"usernameFormat"`
-	UsernameFormatExample       string             `json:"usernameFormatExample,omitempty"`
-	StaffPasswordsMustChange    bool               `json:"staffPasswordsMustChange"`
-	ImportedPasswordsMustChange bool               `json:"importedPasswordsMustChange"`
-	ResetLinkTTL                string             `json:"resetLinkTtl"`
-	SenderName                  string             `json:"senderName"`
-	Version                     int64              `json:"version"`
-}
+type (
+	settingsView       = apiwire.Settings
+	passwordPolicyView = apiwire.PasswordPolicy
+)
 
 func settingsOf(t accounts.Tenant) settingsView {
 	v := settingsView{
@@ -69,19 +58,7 @@ func (a *API) GetSettings(ctx context.Context, req Request) (Response, error) {
 
 // settingsPatchRequest changes some settings; absent or null leaves one as
 // it is.
-type settingsPatchRequest struct {
-	Version        *int64 `json:"version"`
-	PasswordPolicy *struct {
-		MinLength *int `json:"minLength"`
-	} `json:"passwordPolicy"`
-	UsernameFormat              *string `json:"usernameFormat"`
-	StaffPasswordsMustChange    *bool   `json:"staffPasswordsMustChange"`
-	ImportedPasswordsMustChange *bool   `json:"importedPasswordsMustChange"`
-	// ResetLinkTTL is read as a string here so that a bad value is a field
-	// error naming resetLinkTtl.
-	ResetLinkTTL *string `json:"resetLinkTtl"`
-	SenderName   *string `json:"senderName"`
-}
+type settingsPatchRequest = apiwire.SettingsPatch
 
 // UpdateSettings is PATCH /v1/admin/settings. The version (If-Match or
 // "version") is optional here: without it the last write wins.

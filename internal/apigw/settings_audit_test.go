@@ -316,14 +316,38 @@ func TestAuditExportTruncates(t *testing.T) {
 	if rows := export(map[string]string{}); len(rows) != 4 {
 		t.Errorf("at the limit: %d rows: %v", len(rows), rows)
 	}
-	// One more: three events, then the note, even with a small page size.
+	// One more: three events, then the note.
 	e.createUser(t, kpu, `{"username":"three","password":"a fine long passphrase"}`)
-	for _, q := range []map[string]string{{}, {"limit": "2"}} {
-		rows := export(q)
-		if len(rows) != 5 || rows[4][1] != "" || !strings.HasPrefix(rows[4][0], "# export truncated after 3 events") || !strings.Contains(rows[4][0], "from") {
-			t.Errorf("over the limit (%v): %v", q, rows)
+	if rows := export(map[string]string{}); len(rows) != 5 || rows[4][1] != "" || !strings.HasPrefix(rows[4][0], "# export truncated after 3 events") || !strings.Contains(rows[4][0], "from") {
+		t.Errorf("over the limit: %v", rows)
+	}
+	// limit caps the export as it caps a page: the newest events, then a
+	// note that says limit stopped it. A limit that leaves nothing out, or
+	// is above the export limit, changes nothing.
+	for _, tc := range []struct {
+		limit  string
+		events int
+		note   string
+	}{
+		{"1", 1, "# export stopped at limit=1"},
+		{"2", 2, "# export stopped at limit=2"},
+		{"3", 3, "# export truncated after 3 events"},
+		{"1000", 3, "# export truncated after 3 events"},
+	} {
+		rows := export(map[string]string{"limit": tc.limit})
+		if len(rows) != tc.events+2 || !strings.HasPrefix(rows[len(rows)-1][0], tc.note) {
+			t.Errorf("limit=%s: want %d events and %q: %v", tc.limit, tc.events, tc.note, rows)
+			continue
+		}
+		if rows[1][6] != "three" {
+			t.Errorf("limit=%s: the first event is not the newest: %v", tc.limit, rows[1])
 		}
 	}
+	e.api.SetExportLimit(10)
+	if rows := export(map[string]string{"limit": "4"}); len(rows) != 5 || strings.HasPrefix(rows[4][0], "#") {
+		t.Errorf("limit=4 of 4 events: %v", rows)
+	}
+	e.api.SetExportLimit(3)
 	// A narrower export fits again.
 	if rows := export(map[string]string{"action": "user.create"}); len(rows) != 4 {
 		t.Errorf("narrowed: %v", rows)

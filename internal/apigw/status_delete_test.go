@@ -126,10 +126,11 @@ func TestDeleteUser(t *testing.T) {
 
 type bulkOut struct {
 	Results []struct {
-		ID      string
-		OK      bool
-		Code    string
-		Message string
+		ID       string
+		Username string
+		OK       bool
+		Code     string
+		Message  string
 	}
 	Succeeded, Failed int
 }
@@ -194,12 +195,18 @@ func TestBulkUsers(t *testing.T) {
 	want(t, "mixed", resp, 200, "")
 	out := decode[bulkOut](t, resp)
 	wantCodes := []string{"", "", "not_found", "not_found", "invalid", "forbidden"}
+	// Each result names its user, refused ones too; an id of no user of
+	// this library names nobody.
+	wantNames := []string{"user0", "user1", "", "", "user0", "admin"}
 	if len(out.Results) != len(wantCodes) || out.Succeeded != 2 || out.Failed != 4 {
 		t.Fatalf("mixed: %s", resp.Body)
 	}
 	for i, r := range out.Results {
 		if r.Code != wantCodes[i] || r.OK != (wantCodes[i] == "") || (r.OK && r.Message != "") || (!r.OK && r.Message == "") {
 			t.Errorf("result %d = %+v, want code %q", i, r, wantCodes[i])
+		}
+		if r.Username != wantNames[i] {
+			t.Errorf("result %d names %q, want %q", i, r.Username, wantNames[i])
 		}
 	}
 	if !strings.Contains(resp.Body, `"ok":true}`) {
@@ -217,7 +224,7 @@ func TestBulkUsers(t *testing.T) {
 
 	resp = bulk(req{Action: "delete", IDs: []string{ids[1], ids[2]}, Confirm: true})
 	want(t, "delete", resp, 200, "")
-	if out := decode[bulkOut](t, resp); out.Succeeded != 2 || out.Failed != 0 {
+	if out := decode[bulkOut](t, resp); out.Succeeded != 2 || out.Failed != 0 || out.Results[0].Username != "user1" || out.Results[1].Username != "user2" {
 		t.Errorf("delete: %s", resp.Body)
 	}
 	want(t, "deleted", e.getUser(t, kpu, ids[2]), 404, "")

@@ -6,28 +6,15 @@ import (
 	"strconv"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
 // createUserRequest leaves the lists nil when they are absent (or null) and
 // empty when they are [], which is how the domain tells "copy them from
 // copySettingsFrom" from "none".
-type createUserRequest struct {
-	Username           string   `json:"username"`
-	Password           string   `json:"password"`
-	GeneratePassword   bool     `json:"generatePassword"`
-	Email              string   `json:"email"`
-	Barcode            string   `json:"barcode"`
-	PrimaryID          string   `json:"primaryId"`
-	Roles              []string `json:"roles"`
-	Queues             []string `json:"queues"`
-	CannedMessagePools []string `json:"cannedMessagePools"`
-	CopySettingsFrom   string   `json:"copySettingsFrom"`
-}
+type createUserRequest = apiwire.CreateUserRequest
 
-type createUserResponse struct {
-	User              userView `json:"user"`
-	GeneratedPassword string   `json:"generatedPassword,omitempty"`
-}
+type createUserResponse = apiwire.CreateUserResponse
 
 // CreateUser is POST /v1/admin/users.
 func (a *API) CreateUser(ctx context.Context, req Request) (Response, error) {
@@ -56,10 +43,7 @@ func (a *API) GetUser(ctx context.Context, req Request) (Response, error) {
 	})
 }
 
-type listUsersResponse struct {
-	Users      []userView `json:"users"`
-	NextCursor string     `json:"nextCursor,omitempty"`
-}
+type listUsersResponse = apiwire.UserList
 
 var listParams = []string{"limit", "cursor", "role", "noRole", "status", "prefix", "email", "barcode", "primaryId"}
 

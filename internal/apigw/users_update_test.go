@@ -184,6 +184,59 @@ func TestCreateUserCopySettings(t *testing.T) {
 	want(t, "copy across tenants", resp, 400, "copySettingsFrom")
 	resp = do(t, e.api.CreateUser, kpu("POST /v1/admin/users", `{"username":"copy5","password":"a fine long passphrase","copySettingsFrom":7}`))
 	want(t, "copy wrong type", resp, 400, "copySettingsFrom")
+
+	// The wizard's drop-down shows usernames: a username names the template
+	// as well as an id does, case-insensitively.
+	u = e.createUser(t, kpu, `{"username":"copy6","password":"a fine long passphrase","copySettingsFrom":"TEMPLATE"}`)
+	if !slices.Equal(u.Roles, []string{"circulation", "reference"}) || !slices.Equal(u.Queues, []string{"holds"}) {
+		t.Errorf("copied by username: %+v", u)
+	}
+	resp = do(t, e.api.CreateUser, kpu("POST /v1/admin/users", `{"username":"copy7","password":"a fine long passphrase","copySettingsFrom":"nobody-here"}`))
+	want(t, "copy from an unknown username", resp, 400, "copySettingsFrom")
+
+	// A template holding admin (which opens this very API) does not pass it
+	// on unseen: the request must name the roles, admin among them to give it.
+	staff := e.createUser(t, kpu, `{"username":"staff-template","password":"a fine long passphrase","roles":["admin","circulation"],"queues":["holds"]}`)
+	for _, ref := range []string{staff.ID, "staff-template"} {
+		resp = do(t, e.api.CreateUser, kpu("POST /v1/admin/users", `{"username":"copy8","password":"a fine long passphrase","copySettingsFrom":"`+ref+`"}`))
+		b := want(t, "copy an admin's roles unseen", resp, 400, "copySettingsFrom")
+		if !strings.Contains(b.Error.Message, "admin role") || !strings.Contains(b.Error.Message, "staff-template") {
+			t.Errorf("refusal does not name the role and template: %q", b.Error.Message)
+		}
+	}
+	u = e.createUser(t, kpu, `{"username":"copy9","password":"a fine long passphrase","copySettingsFrom":"staff-template","roles":["admin","circulation"]}`)
+	if !slices.Equal(u.Roles, []string{"admin", "circulation"}) || !slices.Equal(u.Queues, []string{"holds"}) {
+		t.Errorf("admin named in the request: %+v", u)
+	}
+	u = e.createUser(t, kpu, `{"username":"copy10","password":"a fine long passphrase","copySettingsFrom":"staff-template","roles":["circulation"]}`)
+	if !slices.Equal(u.Roles, []string{"circulation"}) || !slices.Equal(u.Queues, []string{"holds"}) {
+		t.Errorf("roles named without admin: %+v", u)
+	}
+}
+
+// TestCreateUserTypedTwice: the service-provider wizard has the password
+// typed twice; the second copy is checked, and neither is echoed.
+func TestCreateUserTypedTwice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "kpu")
+	_, kpu := e.login(t, "kpu", "admin", adminPassword)
+	pw, typo := "a fine long passphrase", "a fine long passphrasf"
+	e.createUser(t, kpu, `{"username":"twice","password":"`+pw+`","passwordConfirmation":"`+pw+`"}`)
+	for name, body := range map[string]string{
+		"mismatch":      `{"username":"twice2","password":"` + pw + `","passwordConfirmation":"` + typo + `"}`,
+		"with generate": `{"username":"twice3","generatePassword":true,"passwordConfirmation":"` + typo + `"}`,
+	} {
+		resp := do(t, e.api.CreateUser, kpu("POST /v1/admin/users", body))
+		b := want(t, name, resp, 400, "passwordConfirmation")
+		if name == "mismatch" && !strings.Contains(b.Error.Message, "do not match") {
+			t.Errorf("%s: %q", name, b.Error.Message)
+		}
+		noSecrets(t, name+" response", resp.Body, pw, typo)
+	}
+	resp := do(t, e.api.ListUsers, withQuery(kpu("GET /v1/admin/users", ""), map[string]string{"prefix": "twice"}))
+	if names := decode[struct{ Users []userOut }](t, resp).Users; len(names) != 1 {
+		t.Errorf("a refused create wrote a user: %d users named twice*", len(names))
+	}
 }
 
 // TestOtherTenantSees404 runs every {id} route as another library's admin.

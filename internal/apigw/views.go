@@ -1,30 +1,13 @@
 package apigw
 
 import (
-	"time"
-
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-// userView is a user as the API shows it: never the hash, the failure count
-// or anything else that helps an attacker.
-type userView struct {
-	ID                 string     `json:"id"`
-	Tenant             string     `json:"tenant"`
-	Username           string     `json:"username"`
-	Email              string     `json:"email,omitempty"`
-	Barcode            string     `json:"barcode,omitempty"`
-	PrimaryID          string     `json:"primaryId,omitempty"`
-	Roles              []string   `json:"roles"`
-	Status             string     `json:"status"`
-	Queues             []string   `json:"queues"`
-	CannedMessagePools []string   `json:"cannedMessagePools"`
-	MustChangePassword bool       `json:"mustChangePassword"`
-	CreatedAt          time.Time  `json:"createdAt"`
-	UpdatedAt          time.Time  `json:"updatedAt"`
-	LastLoginAt        *time.Time `json:"lastLoginAt,omitempty"`
-	Version            int64      `json:"version"`
-}
+// userView is a user as the API shows it (apiwire.User): never the hash,
+// the failure count or anything else that helps an attacker.
+type userView = apiwire.User
 
 func viewOf(u accounts.User) userView {
 	v := userView{

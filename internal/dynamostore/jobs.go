@@ -57,14 +57,18 @@ func jobItem(j accounts.Job) (map[string]av, error) {
 }
 
 func jobFromItem(m map[string]av) (accounts.Job, error) {
+	a := &attrs{m: m}
 	j := accounts.Job{
 		TenantID: str(m, "tenant"), ID: str(m, "id"), Kind: accounts.JobKind(str(m, "kind")), Mode: accounts.ImportMode(str(m, "mode")),
 		DryRun: boolean(m, "dryRun"), SetName: str(m, "setName"), SetID: str(m, "setId"), Status: accounts.JobStatus(str(m, "status")),
 		Format: str(m, "format"), Columns: list(m, "columns"), Bucket: str(m, "bucket"), Key: str(m, "objectKey"), ETag: str(m, "etag"),
 		StartedBy: str(m, "startedBy"), StartedByUsername: str(m, "startedByUsername"), NotifyEmail: str(m, "notifyEmail"),
-		Error: str(m, "error"), Rows: int(num(m, "rows")), Created: int(num(m, "created")), Updated: int(num(m, "updated")),
-		Skipped: int(num(m, "skipped")), Failed: int(num(m, "failed")), ChunksTotal: int(num(m, "chunksTotal")), ChunksDone: int(num(m, "chunksDone")),
+		Error: str(m, "error"), Rows: a.integer("rows"), Created: a.integer("created"), Updated: a.integer("updated"),
+		Skipped: a.integer("skipped"), Failed: a.integer("failed"), ChunksTotal: a.integer("chunksTotal"), ChunksDone: a.integer("chunksDone"),
 		CreatedAt: parseTS(m, "createdAt"), StartedAt: parseTS(m, "startedAt"), FinishedAt: parseTS(m, "finishedAt"),
+	}
+	if a.err != nil {
+		return accounts.Job{}, fmt.Errorf("decode job %s: %w", j.ID, a.err)
 	}
 	if raw := str(m, "duplicateRows"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &j.DuplicateRows); err != nil {

@@ -176,7 +176,12 @@ func (st *Store) readShard(ctx context.Context, tenantID string, shard int, pos 
 			return res
 		}
 		for _, it := range out.Items {
-			res.users = append(res.users, userFromItem(it))
+			u, err := userFromItem(it)
+			if err != nil {
+				res.err = err
+				return res
+			}
+			res.users = append(res.users, u)
 		}
 		if out.LastEvaluatedKey == nil {
 			res.exhausted = true

@@ -65,7 +65,11 @@ func (st *Store) GetSessionAndUser(ctx context.Context, tenantID, userID, sessio
 	for _, it := range items {
 		switch sk := str(it, "sk"); {
 		case sk == skUser:
-			u, haveU = userFromItem(it), true
+			var err error
+			if u, err = userFromItem(it); err != nil {
+				return accounts.Session{}, accounts.User{}, err
+			}
+			haveU = true
 		case strings.HasPrefix(sk, sessionPrefix):
 			se, haveS = sessionFromItem(it), true
 		}

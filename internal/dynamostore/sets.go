@@ -33,18 +33,23 @@ func setMemberPK(t, id string, shard int) string {
 }
 func setRefSK(id string) string { return setRefPrefix + id }
 
-func setFromItem(m map[string]av) accounts.Set {
-	return accounts.Set{
+func setFromItem(m map[string]av) (accounts.Set, error) {
+	a := &attrs{m: m}
+	set := accounts.Set{
 		TenantID: str(m, "tenant"), ID: str(m, "id"), Name: str(m, "name"), JobID: str(m, "jobId"),
-		Status: str(m, "status"), Members: int(num(m, "members")), CreatedBy: str(m, "createdBy"), CreatedAt: parseTS(m, "createdAt"),
+		Status: accounts.SetStatus(str(m, "status")), Members: a.integer("members"), CreatedBy: str(m, "createdBy"), CreatedAt: parseTS(m, "createdAt"),
 	}
+	if a.err != nil {
+		return accounts.Set{}, fmt.Errorf("decode set %s: %w", set.ID, a.err)
+	}
+	return set, nil
 }
 
 // CreateSet stores a new set.
 func (st *Store) CreateSet(ctx context.Context, set accounts.Set) error {
 	item := key(setPK(set.TenantID, set.ID), skSet)
 	item["tenant"], item["id"], item["name"], item["jobId"] = s(set.TenantID), s(set.ID), s(set.Name), s(set.JobID)
-	item["status"], item["members"], item["createdBy"], item["createdAt"] = s(set.Status), n(int64(set.Members)), s(set.CreatedBy), s(ts(set.CreatedAt))
+	item["status"], item["members"], item["createdBy"], item["createdAt"] = s(string(set.Status)), n(int64(set.Members)), s(set.CreatedBy), s(ts(set.CreatedAt))
 	item["gsi1pk"], item["gsi1sk"] = s(setsListPK(set.TenantID)), s(listSK(set.CreatedAt, set.ID))
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	return classify("create set "+set.ID, err, accounts.CodeConflict, "set exists")
@@ -59,7 +64,7 @@ func (st *Store) GetSet(ctx context.Context, tenantID, id string) (accounts.Set,
 	if out.Item == nil {
 		return accounts.Set{}, accounts.E(accounts.CodeNotFound, "set not found")
 	}
-	return setFromItem(out.Item), nil
+	return setFromItem(out.Item)
 }
 
 // ListSets returns a tenant's sets, newest first (at most 1,000).
@@ -70,7 +75,9 @@ func (st *Store) ListSets(ctx context.Context, tenantID string) ([]accounts.Set,
 	}
 	sets := make([]accounts.Set, len(items))
 	for i, it := range items {
-		sets[i] = setFromItem(it)
+		if sets[i], err = setFromItem(it); err != nil {
+			return nil, err
+		}
 	}
 	return sets, nil
 }
@@ -82,7 +89,7 @@ func (st *Store) UpdateSet(ctx context.Context, set accounts.Set) error {
 		UpdateExpression:          aws.String("SET #status = :s, members = :m"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]av{":s": s(set.Status), ":m": n(int64(set.Members))},
+		ExpressionAttributeValues: map[string]av{":s": s(string(set.Status)), ":m": n(int64(set.Members))},
 	})
 	return classify("update set "+set.ID, err, accounts.CodeNotFound, "set not found")
 }
@@ -119,7 +126,14 @@ func (st *Store) AddSetMember(ctx context.Context, tenantID, setID, jobID string
 	if gerr != nil {
 		return false, classify("get set member", gerr, "", "")
 	}
-	return out.Item != nil && str(out.Item, "jobId") == jobID && num(out.Item, "row") == int64(m.Row), nil
+	if out.Item == nil {
+		return false, nil
+	}
+	row, err := num(out.Item, "row")
+	if err != nil {
+		return false, fmt.Errorf("get set member: %w", err)
+	}
+	return str(out.Item, "jobId") == jobID && row == int64(m.Row), nil
 }
 
 type memberCursor struct {
@@ -153,7 +167,11 @@ func (st *Store) ListSetMembers(ctx context.Context, tenantID, setID string, lim
 				return nil, "", classify("list set members", err, "", "")
 			}
 			for _, it := range out.Items {
-				members = append(members, accounts.SetMember{UserID: str(it, "userId"), Username: str(it, "username"), PrimaryID: str(it, "primaryId"), Row: int(num(it, "row"))})
+				row, err := num(it, "row")
+				if err != nil {
+					return nil, "", fmt.Errorf("list set members: %w", err)
+				}
+				members = append(members, accounts.SetMember{UserID: str(it, "userId"), Username: str(it, "username"), PrimaryID: str(it, "primaryId"), Row: int(row)})
 				cur.After = str(it, "userId")
 			}
 			if len(members) >= limit {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,14 +98,42 @@ func str(m map[string]av, name string) string {
 	return ""
 }
 
-func num(m map[string]av, name string) int64 {
-	if v, ok := m[name].(*ddb.AttributeValueMemberN); ok {
-		var x int64
-		fmt.Sscan(v.Value, &x)
-		return x
+// num reads an integer attribute; an absent one is 0. A stored value that is
+// not a whole int64 (a decimal, an overflow, another type) is an internal
+// error, not a 0: a version or a count read as 0 would pass conditions it
+// should fail, or restart a count.
+func num(m map[string]av, name string) (int64, error) {
+	switch v := m[name].(type) {
+	case nil:
+		return 0, nil
+	case *ddb.AttributeValueMemberN:
+		x, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return 0, accounts.Internal(fmt.Errorf("stored attribute %s: %w", name, err))
+		}
+		return x, nil
+	default:
+		return 0, accounts.Internal(fmt.Errorf("stored attribute %s is a %T, not a number", name, v))
 	}
-	return 0
 }
+
+// attrs reads one stored item and keeps the first attribute that cannot be
+// read, so that a decoder reads every field and checks once.
+type attrs struct {
+	m   map[string]av
+	err error
+}
+
+func (a *attrs) num(name string) int64 {
+	x, err := num(a.m, name)
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	return x
+}
+
+// integer is num for the attributes the domain holds as int.
+func (a *attrs) integer(name string) int { return int(a.num(name)) }
 
 func boolean(m map[string]av, name string) bool {
 	if v, ok := m[name].(*ddb.AttributeValueMemberBOOL); ok {

@@ -3,14 +3,16 @@ package dynamostore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
+	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 )
 
@@ -24,7 +26,7 @@ func id(i int) string { return fmt.Sprintf("user%022d", i) }
 
 func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
 	t.Parallel()
-	client, table := dynamodblocal.TestTable(t)
+	client, table := ddbtest.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(1), "a")
@@ -46,7 +48,7 @@ func TestSetPasswordRefusesAStaleVersion(t *testing.T) {
 
 func TestRevokingManySessions(t *testing.T) {
 	t.Parallel()
-	client, table := dynamodblocal.TestTable(t)
+	client, table := ddbtest.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(2), "b")
@@ -96,7 +98,7 @@ func (t throttling) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ..
 
 func TestThrottlingIsUnavailableNotInternal(t *testing.T) {
 	t.Parallel()
-	client, table := dynamodblocal.TestTable(t)
+	client, table := ddbtest.TestTable(t)
 	st := dynamostore.New(throttling{API: client, getItem: func() error {
 		return &ddb.ProvisionedThroughputExceededException{Message: new(string)}
 	}}, table)
@@ -112,7 +114,7 @@ func TestThrottlingIsUnavailableNotInternal(t *testing.T) {
 
 func TestUserRoundTripKeepsEveryField(t *testing.T) {
 	t.Parallel()
-	client, table := dynamodblocal.TestTable(t)
+	client, table := ddbtest.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	// An admin counts towards the tenant's admins, so the tenant must exist.
@@ -141,7 +143,7 @@ func TestUserRoundTripKeepsEveryField(t *testing.T) {
 
 func TestEditsKeepSignInBookkeeping(t *testing.T) {
 	t.Parallel()
-	client, table := dynamodblocal.TestTable(t)
+	client, table := ddbtest.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	prev := newUser("kpu", id(5), "c")
@@ -177,7 +179,7 @@ func TestEditsKeepSignInBookkeeping(t *testing.T) {
 
 func TestAChangeAndItsAuditEventStandOrFallTogether(t *testing.T) {
 	t.Parallel()
-	client, table := dynamodblocal.TestTable(t)
+	client, table := ddbtest.TestTable(t)
 	st := dynamostore.New(client, table)
 	ctx := context.Background()
 	u := newUser("kpu", id(6), "d")
@@ -194,5 +196,70 @@ func TestAChangeAndItsAuditEventStandOrFallTogether(t *testing.T) {
 	}
 	if got, _ := st.GetUser(ctx, "kpu", u.ID); got.Email != "" || got.Version != u.Version {
 		t.Errorf("the edit happened without its audit event: %+v", got)
+	}
+}
+
+// TestACorruptStoredNumberIsAnInternalError: a number that is not a whole
+// int64 must not read as 0 (a version 0 or a failure count 0 would pass
+// checks it should fail); the read fails as internal, which callers log and
+// never show.
+func TestACorruptStoredNumberIsAnInternalError(t *testing.T) {
+	t.Parallel()
+	client, table := ddbtest.TestTable(t)
+	st := dynamostore.New(client, table)
+	ctx := context.Background()
+	if err := st.CreateTenant(ctx, accounts.Tenant{ID: "kpu", Name: "KPU", Settings: accounts.DefaultSettings(), Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	u := newUser("kpu", id(7), "e")
+	if err := st.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	job := accounts.Job{TenantID: "kpu", ID: id(8), Kind: accounts.JobSet, Mode: accounts.ModeCreate, Status: accounts.JobPending, CreatedAt: t0}
+	if err := st.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateSet(ctx, accounts.Set{TenantID: "kpu", ID: id(8), Name: "s", JobID: id(8), Status: accounts.SetBuilding, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, pk, sk, attr, value string
+		read                      func() error
+	}{
+		{"user version, a decimal", "T#kpu#USER#" + u.ID, "USER", "version", "1.5", func() error { _, err := st.GetUser(ctx, "kpu", u.ID); return err }},
+		{"user failures, past int64", "T#kpu#USER#" + u.ID, "USER", "failedLogins", "99999999999999999999", func() error { _, err := st.GetUser(ctx, "kpu", u.ID); return err }},
+		{"user by username", "T#kpu#USER#" + u.ID, "USER", "importRow", "2.5", func() error { _, err := st.GetUserByUsername(ctx, "kpu", "e"); return err }},
+		{"tenant version", "TENANT#kpu", "TENANT", "version", "1e3", func() error { _, err := st.GetTenant(ctx, "kpu"); return err }},
+		{"job counter", "T#kpu#JOB#" + job.ID, "JOB", "rows", "0.1", func() error { _, err := st.GetJob(ctx, "kpu", job.ID); return err }},
+		{"set members", "T#kpu#SET#" + job.ID, "SET", "members", "-0.5", func() error { _, err := st.GetSet(ctx, "kpu", job.ID); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each case corrupts one attribute and puts it back after.
+			corrupt := func(v string) {
+				t.Helper()
+				_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+					TableName: &table, Key: map[string]ddb.AttributeValue{"pk": &ddb.AttributeValueMemberS{Value: tc.pk}, "sk": &ddb.AttributeValueMemberS{Value: tc.sk}},
+					UpdateExpression:          aws.String("SET #a = :v"),
+					ExpressionAttributeNames:  map[string]string{"#a": tc.attr},
+					ExpressionAttributeValues: map[string]ddb.AttributeValue{":v": &ddb.AttributeValueMemberN{Value: v}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			corrupt(tc.value)
+			defer corrupt("1")
+			err := tc.read()
+			if accounts.ErrorCode(err) != accounts.CodeInternal {
+				t.Fatalf("read with %s = %s: %v, want an internal error", tc.attr, tc.value, err)
+			}
+			if msg := accounts.PublicMessage(err); msg != "internal error" {
+				t.Errorf("shown to the caller: %q", msg)
+			}
+			if !strings.Contains(err.Error(), tc.attr) {
+				t.Errorf("the logged error does not name the attribute %s: %v", tc.attr, err)
+			}
+		})
 	}
 }

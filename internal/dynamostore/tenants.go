@@ -14,19 +14,53 @@ import (
 
 // CreateTenant stores a new tenant; an existing id is a conflict.
 func (st *Store) CreateTenant(ctx context.Context, t accounts.Tenant) error {
-	settings, err := json.Marshal(t.Settings)
+	item, err := tenantItem(t, 0)
 	if err != nil {
-		return accounts.Internal(fmt.Errorf("encode settings: %w", err))
+		return err
 	}
-	item := key(tenantPK(t.ID), skTenant)
-	item["id"], item["name"], item["settings"] = s(t.ID), s(t.Name), s(string(settings))
-	item["createdAt"], item["updatedAt"], item["version"] = s(ts(t.CreatedAt)), s(ts(t.UpdatedAt)), n(t.Version)
-	item["activeAdmins"] = n(0)
 	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: st.tableName(), Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
 	return classify("put tenant "+t.ID, err, accounts.CodeConflict, "tenant already exists")
+}
+
+// CreateTenantWithAdmin stores a new tenant, its first admin with the
+// admin's guards, and the audit event in one transaction, so that a refusal
+// of any part (an existing tenant, a taken username) leaves nothing behind.
+func (st *Store) CreateTenantWithAdmin(ctx context.Context, t accounts.Tenant, admin accounts.User, audit *accounts.AuditEvent) error {
+	if admin.TenantID != t.ID {
+		return accounts.Internal(fmt.Errorf("admin %s belongs to tenant %s, not %s", admin.ID, admin.TenantID, t.ID))
+	}
+	// The admin count starts where the admin leaves it: one transaction
+	// cannot both put the tenant and update it.
+	admins := int64(0)
+	if activeAdmin(admin) {
+		admins = 1
+	}
+	item, err := tenantItem(t, admins)
+	if err != nil {
+		return err
+	}
+	var tx txn
+	tx.add(reason{accounts.CodeConflict, "tenant", "tenant already exists"}, ddb.TransactWriteItem{Put: &ddb.Put{
+		TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}})
+	st.addUserPuts(&tx, admin)
+	tx.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "create tenant "+t.ID+" with admin "+admin.ID, tx)
+}
+
+func tenantItem(t accounts.Tenant, activeAdmins int64) (map[string]av, error) {
+	settings, err := json.Marshal(t.Settings)
+	if err != nil {
+		return nil, accounts.Internal(fmt.Errorf("encode settings: %w", err))
+	}
+	item := key(tenantPK(t.ID), skTenant)
+	item["id"], item["name"], item["settings"] = s(t.ID), s(t.Name), s(string(settings))
+	item["createdAt"], item["updatedAt"], item["version"] = s(ts(t.CreatedAt)), s(ts(t.UpdatedAt)), n(t.Version)
+	item["activeAdmins"] = n(activeAdmins)
+	return item, nil
 }
 
 // GetTenant reads a tenant.
@@ -38,9 +72,13 @@ func (st *Store) GetTenant(ctx context.Context, id string) (accounts.Tenant, err
 	if out.Item == nil {
 		return accounts.Tenant{}, accounts.E(accounts.CodeNotFound, "tenant not found")
 	}
+	version, err := num(out.Item, "version")
+	if err != nil {
+		return accounts.Tenant{}, fmt.Errorf("decode tenant %s: %w", id, err)
+	}
 	t := accounts.Tenant{
 		ID: str(out.Item, "id"), Name: str(out.Item, "name"),
-		CreatedAt: parseTS(out.Item, "createdAt"), UpdatedAt: parseTS(out.Item, "updatedAt"), Version: num(out.Item, "version"),
+		CreatedAt: parseTS(out.Item, "createdAt"), UpdatedAt: parseTS(out.Item, "updatedAt"), Version: version,
 		Settings: accounts.DefaultSettings(),
 	}
 	// Settings are JSON so that new settings need no migration: what an old

@@ -47,19 +47,24 @@ func userItem(u accounts.User) map[string]av {
 	return item
 }
 
-func userFromItem(m map[string]av) accounts.User {
-	return accounts.User{
+func userFromItem(m map[string]av) (accounts.User, error) {
+	a := &attrs{m: m}
+	u := accounts.User{
 		TenantID: str(m, "tenant"), ID: str(m, "id"), Username: str(m, "username"),
 		Email: str(m, "email"), Barcode: str(m, "barcode"), PrimaryID: str(m, "primaryId"),
 		Roles: list(m, "roles"), Status: accounts.Status(str(m, "status")),
 		Queues: list(m, "queues"), CannedMessagePools: list(m, "cannedMessagePools"),
 		PasswordHash: str(m, "passwordHash"), MustChangePassword: boolean(m, "mustChangePassword"),
-		FailedLogins: int(num(m, "failedLogins")), LockedUntil: parseTS(m, "lockedUntil"),
+		FailedLogins: a.integer("failedLogins"), LockedUntil: parseTS(m, "lockedUntil"),
 		CreatedAt: parseTS(m, "createdAt"), UpdatedAt: parseTS(m, "updatedAt"),
 		LastLoginAt: parseTS(m, "lastLoginAt"), PasswordChangedAt: parseTS(m, "passwordChangedAt"),
-		Version:   num(m, "version"),
-		ImportJob: str(m, "importJob"), ImportRow: int(num(m, "importRow")),
+		Version:   a.num("version"),
+		ImportJob: str(m, "importJob"), ImportRow: a.integer("importRow"),
 	}
+	if a.err != nil {
+		return accounts.User{}, fmt.Errorf("decode user %s: %w", u.ID, a.err)
+	}
+	return u, nil
 }
 
 func guardPut(pk, tenant, userID string) ddb.TransactWriteItem {
@@ -198,6 +203,17 @@ func (st *Store) transactOnce(ctx context.Context, op string, items []ddb.Transa
 // uniqueness never rests on a read that a concurrent writer could overtake.
 func (st *Store) CreateUser(ctx context.Context, u accounts.User, audit *accounts.AuditEvent) error {
 	var t txn
+	st.addUserPuts(&t, u)
+	if activeAdmin(u) {
+		t.add(reason{accounts.CodeNotFound, "tenant", "tenant not found"}, st.adminCount(u.TenantID, 1)...)
+	}
+	t.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "create user "+u.ID, t)
+}
+
+// addUserPuts adds a new user and its uniqueness guards to t; every way of
+// creating a user goes through it, so none can miss a guard.
+func (st *Store) addUserPuts(t *txn, u accounts.User) {
 	t.add(reason{accounts.CodeConflict, "id", "user id collision"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: userItem(u), ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	t.add(reasonUsername, st.guardPut(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.TenantID, u.ID))
 	if u.Barcode != "" {
@@ -206,11 +222,6 @@ func (st *Store) CreateUser(ctx context.Context, u accounts.User, audit *account
 	if u.PrimaryID != "" {
 		t.add(reasonPrimaryID, st.guardPut(primaryIDGuardPK(u.TenantID, accounts.IdentifierKey(u.PrimaryID)), u.TenantID, u.ID))
 	}
-	if activeAdmin(u) {
-		t.add(reason{accounts.CodeNotFound, "tenant", "tenant not found"}, st.adminCount(u.TenantID, 1)...)
-	}
-	t.add(reasonAudit, st.auditPut(audit)...)
-	return st.run(ctx, "create user "+u.ID, t)
 }
 
 // UpdateUser writes next over prev if the stored user is still at
@@ -336,7 +347,11 @@ func (st *Store) FindUsersByEmail(ctx context.Context, tenantID, email string) (
 	}
 	users := make([]accounts.User, 0, len(out.Items))
 	for _, it := range out.Items {
-		users = append(users, userFromItem(it))
+		u, err := userFromItem(it)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
 	}
 	return users, nil
 }
@@ -350,7 +365,7 @@ func (st *Store) GetUser(ctx context.Context, tenantID, userID string) (accounts
 	if out.Item == nil {
 		return accounts.User{}, accounts.E(accounts.CodeNotFound, "user not found")
 	}
-	return userFromItem(out.Item), nil
+	return userFromItem(out.Item)
 }
 
 // GetUserByUsername follows the username guard to the user.
@@ -393,7 +408,11 @@ func (st *Store) RecordLoginFailure(ctx context.Context, tenantID, userID string
 	if err != nil {
 		return 0, classify("record login failure "+userID, err, accounts.CodeNotFound, "user not found")
 	}
-	return int(num(out.Attributes, "failedLogins")), nil
+	count, err := num(out.Attributes, "failedLogins")
+	if err != nil {
+		return 0, fmt.Errorf("record login failure %s: %w", userID, err)
+	}
+	return int(count), nil
 }
 
 // SetLockout locks the user until the given time.

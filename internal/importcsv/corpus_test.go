@@ -38,7 +38,7 @@ var corpusCases = []struct {
 	tooLarge   bool
 }{
 	{
-		name: "LibraryPass: two columns, no header (seed 000); quotes, doubled quotes and a comma in a password; apostrophe stripped from the username only",
+		name: "LibraryPass: two columns, no header (the LibraryPass-style mass upload); quotes, doubled quotes and a comma in a password; apostrophe stripped from the username only",
 		file: "librarypass.csv", kind: importcsv.KindUsers,
 		format: importcsv.FormatLibraryPass, columns: libraryPassCols,
 		rows: []R{

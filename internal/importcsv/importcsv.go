@@ -9,7 +9,10 @@
 // guessed: a file that fits no format is refused with the reason.
 //
 //   - LibraryPass (users): exactly two columns and no header row; usernames
-//     then passwords.
+//     then passwords. A first row that reads as a heading of those columns
+//     in other words ("Name,Pass", "login,pin", "user,password") refuses
+//     the file, saying so, rather than importing the heading as a user;
+//     unless the next row reads as a heading too, when both are data.
 //   - Extended (users): a header row naming some of the columns username,
 //     password, email, barcode, primaryId, roles, queues,
 //     cannedMessagePools, status and passwordHash, in any order. Names match
@@ -64,6 +67,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -279,6 +283,23 @@ func scanFile(r io.Reader, kind Kind, lim Limits, rowsPerChunk int, fn func(Row)
 		}
 		return Scan{}, err
 	}
+	// A two-column file whose first row reads as a heading ("Name,Pass")
+	// would import the heading as a user. It is refused unless the next row
+	// reads as one too, which makes the first row just as likely data.
+	var second *record
+	if h.Format == FormatLibraryPass && headingRow(first.fields) {
+		heading := *first
+		heading.fields = slices.Clone(first.fields)
+		first = &heading
+		next, err := nextNonBlank(p)
+		if err != nil && err != io.EOF {
+			return Scan{}, err
+		}
+		if err == io.EOF || !headingRow(next.fields) {
+			return Scan{}, &FileError{Line: first.row, Msg: headingMsg(first.fields)}
+		}
+		second = next
+	}
 
 	var b *rowBuilder
 	if fn != nil {
@@ -315,6 +336,11 @@ func scanFile(r io.Reader, kind Kind, lim Limits, rowsPerChunk int, fn func(Row)
 	if h.Format == FormatLibraryPass {
 		if err := add(first); err != nil {
 			return Scan{}, err
+		}
+		if second != nil {
+			if err := add(second); err != nil {
+				return Scan{}, err
+			}
 		}
 	}
 	for {
@@ -421,6 +447,9 @@ func detectUsers(cells []string) (Header, error) {
 			msg += separatorHint(cells[0])
 		}
 		return Header{}, &FileError{Msg: msg}
+	case len(unknown) > 0 && headingRow(cells):
+		// "user,password" or "username,pass": a heading in other words.
+		return Header{}, &FileError{Msg: fmt.Sprintf("the first row (%s, %s) is a heading in words this import does not know; head the columns username,password, or delete the row (a two-column file needs no header row)", quoteCell(cells[0]), quoteCell(cells[1]))}
 	case len(unknown) > 0:
 		known := strings.Join(extendedColumns, ", ")
 		if len(cells) == 2 && unknown[0] == 1 {
@@ -460,6 +489,37 @@ func detectUsers(cells []string) (Header, error) {
 		return Header{}, &FileError{Msg: fmt.Sprintf("this file has the one column %s, as a set file has; a users file needs a username column and at least one other (such as password), or two columns with no header", quoteCell(cells[0]))}
 	}
 	return h, nil
+}
+
+// Words a heading row uses for the two LibraryPass columns, as columnKey
+// has them. The canonical names (username, password) make an Extended
+// header instead; these are the others people type.
+var (
+	usernameHeadings = wordSet("username", "name", "names", "user", "users", "user id", "userid", "login", "login name", "login id", "logon",
+		"account", "account name", "patron", "patron id", "borrower", "member", "member id", "card", "card number", "id", "barcode", "email", "e-mail")
+	passwordHeadings = wordSet("pass", "passwd", "pwd", "pw", "pin", "pin code", "passcode", "pass code", "passphrase", "pass word", "password", "secret", "code", "key")
+)
+
+func wordSet(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[columnKey(w)] = true
+	}
+	return m
+}
+
+// headingRow reports whether a two-cell row reads as the heading of a
+// username column and a password column.
+func headingRow(cells []string) bool {
+	return len(cells) == 2 && usernameHeadings[columnKey(cells[0])] && passwordHeadings[columnKey(cells[1])]
+}
+
+// headingMsg refuses a LibraryPass-style file that starts with a heading.
+// The cells are quoted back: they are words from the lists above, not
+// anyone's password.
+func headingMsg(cells []string) string {
+	return fmt.Sprintf("the first row (%s, %s) looks like a heading, and a two-column file without a header row would import it as a user; "+
+		"delete that row, or head the columns username,password", quoteCell(cells[0]), quoteCell(cells[1]))
 }
 
 // quoteCell quotes header text for a message, shortened.

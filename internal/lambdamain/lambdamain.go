@@ -26,7 +26,11 @@ import (
 //	lambdamain.API(func(a *apigw.API) any { return a.Login })
 func API(pick func(*apigw.API) any) {
 	env, svc, blobs := wire()
-	lambda.Start(pick(apigw.New(svc, env.Logger).WithReports(blobs, env.Accounts.ImportBucket)))
+	a := apigw.New(svc, env.Logger)
+	if blobs != nil {
+		a = a.WithReports(blobs, env.Accounts.ImportBucket)
+	}
+	lambda.Start(pick(a))
 }
 
 // Events starts a handler of S3 or SQS events.
@@ -35,22 +39,32 @@ func Events(pick func(*lambdaevents.Handlers) any) {
 	lambda.Start(pick(lambdaevents.New(svc, env.Logger)))
 }
 
-// wire builds every adapter: constructing an SDK client makes no call, and
-// what a function may actually do is bounded by its IAM policy in the
-// template, not by which clients it holds. Only the chunk queue needs its
-// URL up front.
+// wire reads the environment and builds the service from it.
 func wire() (lambdaenv.Env, *accounts.Service, accounts.Blobs) {
 	env := lambdaenv.MustLoad()
-	blobs := s3blobs.New(env.S3())
+	deps := Adapters(env)
+	return env, accounts.NewService(deps, env.Accounts), deps.Blobs
+}
+
+// Adapters builds the adapters env configures, and only those: the template
+// gives a function the variable of a service (MAIL_FROM, IMPORT_BUCKET,
+// CHUNK_QUEUE_URL) together with its IAM permission for it, so a function
+// holds a client exactly when it may use it, and one that may not gets the
+// domain's clear refusal rather than an AccessDenied at its first call.
+func Adapters(env lambdaenv.Env) accounts.Deps {
 	deps := accounts.Deps{
 		Store:  dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.TableName),
 		Hasher: passhash.New(env.Argon2),
-		Mailer: sesmailer.New(ses.NewFromConfig(env.AWS), env.MailFrom),
-		Blobs:  blobs,
 		Logger: env.Logger,
+	}
+	if env.MailFrom != "" {
+		deps.Mailer = sesmailer.New(ses.NewFromConfig(env.AWS), env.MailFrom)
+	}
+	if env.Accounts.ImportBucket != "" {
+		deps.Blobs = s3blobs.New(env.S3())
 	}
 	if env.ChunkQueueURL != "" {
 		deps.Queue = sqsqueue.New(env.SQS(), env.ChunkQueueURL)
 	}
-	return env, accounts.NewService(deps, env.Accounts), blobs
+	return deps
 }

@@ -2,7 +2,9 @@ package passhash_test
 
 import (
 	"errors"
+	"math"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -331,13 +333,81 @@ func TestHashInvalidParams(t *testing.T) {
 	}
 }
 
-func TestDummyVerify(t *testing.T) {
-	// It must not panic, whatever the password, and not even with
-	// parameters Hash would refuse (it falls back to the defaults).
-	for _, h := range []*passhash.Hasher{newFast(t), passhash.New(passhash.Params{}), new(passhash.Hasher)} {
-		for _, pw := range []string{"", "password", strings.Repeat("x", passhash.MaxPasswordBytes+1)} {
-			h.DummyVerify(pw)
-		}
+// heapBytes is the least heap fn allocates over a few runs: other goroutines
+// can only add to a run's count, never take from it. argon2id allocates its
+// m KiB of memory blocks on every run, so for the KDF this measures the work
+// itself, without timing anything.
+func heapBytes(tb testing.TB, fn func()) uint64 {
+	tb.Helper()
+	fn() // warm up: lazily built state (the dummy hash) is not the cost
+	least := uint64(math.MaxUint64)
+	var before, after runtime.MemStats
+	for range 3 {
+		runtime.ReadMemStats(&before)
+		fn()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	return least
+}
+
+// phcParams is the parameter part of an argon2id PHC string and the length
+// of its encoded key: "m=19456,t=2,p=1 key 43".
+func phcParams(encoded string) string {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 {
+		return "not a PHC string: " + encoded
+	}
+	return parts[3] + " key " + strconv.Itoa(len(parts[5]))
+}
+
+// TestDummyVerifyDoesTheWorkOfAVerify: the port promises that a login for
+// an unknown username costs what a failed login for a known one costs. The
+// cost of argon2id is its memory, m KiB per run, so a dummy verify must
+// allocate what a real verify with the same parameters does (within 5%,
+// for the few small allocations around the KDF), with the hasher's
+// parameters or, when those are out of bounds, with the defaults.
+func TestDummyVerifyDoesTheWorkOfAVerify(t *testing.T) {
+	// 4 MiB: far above anything else either call allocates.
+	sized := passhash.Params{MemoryKiB: 4096, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	cases := []struct {
+		name   string
+		dummy  *passhash.Hasher
+		real   passhash.Params // what a real verify is made with
+		wantKB uint32
+	}{
+		{"the hasher's parameters", passhash.New(sized), sized, sized.MemoryKiB},
+		{"out-of-bounds parameters fall back to the defaults", passhash.New(passhash.Params{}), passhash.DefaultParams(), passhash.DefaultParams().MemoryKiB},
+		{"a zero Hasher uses the defaults", new(passhash.Hasher), passhash.DefaultParams(), passhash.DefaultParams().MemoryKiB},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := passhash.New(tc.real)
+			encoded := mustHash(t, h, "correct horse battery staple")
+			real := heapBytes(t, func() { _, _, _ = h.Verify("wrong horse battery staple", encoded) })
+			dummy := heapBytes(t, func() { tc.dummy.DummyVerify("wrong horse battery staple") })
+			if want := uint64(tc.wantKB) << 10; real < want {
+				t.Fatalf("a real verify allocated %d bytes, less than its %d KiB of argon2id memory: the measure is broken", real, tc.wantKB)
+			}
+			if dummy < real*95/100 || dummy > real*105/100 {
+				t.Errorf("a dummy verify allocates %d bytes, a real one %d: not the same argon2id work", dummy, real)
+			}
+			// Memory shows the KDF ran with m; the passes, lanes and key
+			// length, which allocate nothing, are read off the dummy hash.
+			if got, want := phcParams(tc.dummy.DummyHash()), phcParams(encoded); got != want {
+				t.Errorf("a dummy verify runs with %s, a real one with %s", got, want)
+			}
+		})
+	}
+	// A password over the limit costs nothing in either, and nothing panics
+	// whatever the password.
+	h := newFast(t)
+	long := strings.Repeat("x", passhash.MaxPasswordBytes+1)
+	if got := heapBytes(t, func() { h.DummyVerify(long) }); got > 64<<10 {
+		t.Errorf("a dummy verify of an over-long password allocates %d bytes; Verify runs no KDF for it", got)
+	}
+	for _, pw := range []string{"", "password"} {
+		h.DummyVerify(pw)
 	}
 }
 

@@ -140,7 +140,7 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-imports-report", method: "GET", path: "/v1/admin/imports/{id}/report", authorized: true, memoryMB: 512, timeoutSec: 29,
 		actions: []string{"BatchGetItem", "GetItem", "Query"}, s3: []string{"PutObject reports/", "GetObject reports/"}, env: []string{"IMPORT_BUCKET"}},
 	{dir: "functions/admin-imports-cancel", method: "POST", path: "/v1/admin/imports/{id}/cancel", authorized: true, memoryMB: 256,
-		actions: []string{"BatchGetItem", "GetItem", "UpdateItem"}, s3: []string{"DeleteObject imports/"}},
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem"}, s3: []string{"DeleteObject imports/"}, env: []string{"IMPORT_BUCKET"}},
 	{dir: "functions/admin-sets-list", method: "GET", path: "/v1/admin/sets", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "Query"}, index: "gsi1"},
 	{dir: "functions/admin-sets-get", method: "GET", path: "/v1/admin/sets/{id}", authorized: true, memoryMB: 256,
@@ -149,10 +149,10 @@ var wantFunctions = []wantFunction{
 		actions: []string{"BatchGetItem", "GetItem", "DeleteItem", "Query", "BatchWriteItem"}},
 	{dir: "functions/imports-ingest", trigger: "s3", memoryMB: 1024, timeoutSec: 300,
 		actions: []string{"GetItem", "PutItem", "UpdateItem"}, s3: []string{"GetObject imports/", "DeleteObject imports/"},
-		sqsSend: true, ses: true, env: []string{"CHUNK_QUEUE_URL", "ROWS_PER_CHUNK"}},
+		sqsSend: true, ses: true, env: []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK"}},
 	{dir: "functions/imports-worker", trigger: "sqs", memoryMB: 3538, timeoutSec: 300,
 		actions: []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "TransactWriteItems", "Query", "BatchWriteItem"},
-		s3:      []string{"GetObject imports/", "DeleteObject imports/"}, ses: true},
+		s3:      []string{"GetObject imports/", "DeleteObject imports/"}, ses: true, env: []string{"IMPORT_BUCKET"}},
 }
 
 func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
@@ -207,7 +207,6 @@ func TestFunctionEnvironment(t *testing.T) {
 		"ARGON2_MEMORY_KIB":    "19456",
 		"ARGON2_TIME":          "2",
 		"ARGON2_THREADS":       "1",
-		"MAIL_FROM":            "no-reply@example.org",
 		"RESET_PAGE_URL":       "https://accounts.example.org/reset-password",
 	}
 	timeouts := map[string]time.Duration{}

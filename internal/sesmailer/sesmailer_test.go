@@ -24,7 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
-	"github.com/libaccounts/libaccounts/internal/devstack/stack"
+	"github.com/libaccounts/libaccounts/internal/devstack/sesemu"
 	"github.com/libaccounts/libaccounts/internal/sesmailer"
 )
 
@@ -46,12 +46,12 @@ func sesClient(tb testing.TB, endpoint string) *ses.Client {
 	})
 }
 
-// localSES starts the local stack's SES endpoint and returns a mailer on it
+// localSES starts the dev stack's SES endpoint and returns a mailer on it
 // and the outbox directory.
 func localSES(tb testing.TB) (*sesmailer.Mailer, string) {
 	tb.Helper()
 	dir := tb.TempDir()
-	srv := httptest.NewServer(stack.NewSES(dir))
+	srv := httptest.NewServer(sesemu.New(dir))
 	tb.Cleanup(srv.Close)
 	return sesmailer.New(sesClient(tb, srv.URL), from), dir
 }

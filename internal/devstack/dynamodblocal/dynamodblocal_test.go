@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
 	"github.com/libaccounts/libaccounts/internal/samtemplate"
 )
@@ -27,7 +28,7 @@ func requireDynamoDBLocal(tb testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if _, err := dynamodblocal.Ensure(ctx); err != nil {
-		dynamodblocal.Unavailable(tb, err)
+		ddbtest.Unavailable(tb, err)
 	}
 }
 
@@ -165,7 +166,7 @@ func TestStartInMemory(t *testing.T) {
 func TestEnsureTableRejectsOtherShape(t *testing.T) {
 	// Persisted local data from an older template must not be used as if
 	// it had the current keys and indexes.
-	c, name := dynamodblocal.TestTable(t)
+	c, name := ddbtest.TestTable(t)
 	in, ttl := accountsTable(t, name)
 	in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 		IndexName:  aws.String("gsi9"),
@@ -205,8 +206,8 @@ func TestDBPathPersistence(t *testing.T) {
 func TestTestTableIsolation(t *testing.T) {
 	// Tests share one DynamoDB Local, so each table must be its own and
 	// must go away with its test.
-	c1, n1 := dynamodblocal.TestTable(t)
-	c2, n2 := dynamodblocal.TestTable(t)
+	c1, n1 := ddbtest.TestTable(t)
+	c2, n2 := ddbtest.TestTable(t)
 	if n1 == n2 {
 		t.Fatalf("TestTable returned %q twice", n1)
 	}
@@ -217,7 +218,7 @@ func TestTestTableIsolation(t *testing.T) {
 
 	var inner string
 	t.Run("cleanup", func(t *testing.T) {
-		_, inner = dynamodblocal.TestTable(t)
+		_, inner = ddbtest.TestTable(t)
 	})
 	_, err := c1.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(inner)})
 	var notFound *types.ResourceNotFoundException

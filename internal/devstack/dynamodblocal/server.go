@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // How long Start waits for DynamoDB Local to answer, and how long Stop
@@ -46,7 +48,7 @@ type Server struct {
 	// Endpoint is the base URL for SDK clients, e.g. http://127.0.0.1:8000.
 	Endpoint string
 
-	proc     *process
+	proc     *hostos.Child
 	logs     *tail
 	stopOnce sync.Once
 	stopErr  error
@@ -132,7 +134,7 @@ func start(ctx context.Context, dir, java, dbPath string, opts Options) (*Server
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
-	proc, err := spawn(cmd)
+	proc, err := hostos.Start(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodblocal: start java: %w", err)
 	}
@@ -166,8 +168,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.proc.done:
-			return fmt.Errorf("dynamodblocal: DynamoDB Local exited while starting (%v):\n%s", s.proc.err, s.logs.String())
+		case <-s.proc.Done():
+			return fmt.Errorf("dynamodblocal: DynamoDB Local exited while starting (%v):\n%s", s.proc.Err(), s.logs.String())
 		case <-ctx.Done():
 			return fmt.Errorf("dynamodblocal: DynamoDB Local did not answer at %s: %w (last: %v)\n%s", s.Endpoint, ctx.Err(), last, s.logs.String())
 		case <-tick.C:
@@ -182,22 +184,22 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		p := s.proc
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return // already exited
 		default:
 		}
-		if err := p.terminate(); err != nil {
+		if err := p.Terminate(); err != nil {
 			s.stopErr = fmt.Errorf("dynamodblocal: stop: %w", err)
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return
 		case <-time.After(stopTimeout):
 		}
-		if err := p.kill(); err != nil {
+		if err := p.Kill(); err != nil {
 			s.stopErr = fmt.Errorf("dynamodblocal: kill: %w", err)
 		}
-		<-p.done
+		<-p.Done()
 	})
 	return s.stopErr
 }
@@ -209,6 +211,20 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Ping checks that a DynamoDB endpoint answers ListTables, trying once.
+func Ping(ctx context.Context, endpoint string) error {
+	c, err := newClient(endpoint, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)}); err != nil {
+		return fmt.Errorf("dynamodblocal: %s does not answer: %w", endpoint, err)
+	}
+	return nil
 }
 
 // NewClient returns a DynamoDB client for a DynamoDB Local endpoint, with

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // buildEvent maps an HTTP request to a payload format 2.0 event.
@@ -41,7 +43,7 @@ func (g *Gateway) buildEvent(r *http.Request, rt *route, params map[string]strin
 	if port := localPort(r); port != "" {
 		headers["x-forwarded-port"] = port
 	}
-	headers["x-amzn-trace-id"] = fmt.Sprintf("Root=1-%08x-%s", now.Unix(), hexID(12))
+	headers["x-amzn-trace-id"] = fmt.Sprintf("Root=1-%08x-%s", now.Unix(), hostos.RandomHex(12))
 
 	var cookies []string
 	for _, line := range r.Header.Values("Cookie") {

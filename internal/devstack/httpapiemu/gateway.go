@@ -6,7 +6,6 @@ package httpapiemu
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 const (
@@ -436,22 +437,11 @@ func writeMessage(w http.ResponseWriter, status int, msg string) int {
 }
 
 // newRequestID returns an id shaped like HTTP API request ids ("JKJaXmPLvHcESHA=").
-func newRequestID() string {
-	var b [11]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
+func newRequestID() string { return base64.StdEncoding.EncodeToString(hostos.Random(11)) }
 
 func sourceIP(remoteAddr string) string {
 	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
 		return host
 	}
 	return remoteAddr
-}
-
-// hexID returns n random bytes in hex.
-func hexID(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x", b)
 }

@@ -1,7 +1,6 @@
 package lambdaemu
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -14,12 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // Runtime API (2018-06-01) header names.
@@ -37,7 +37,7 @@ const (
 // runtime API server it talks to.
 type instance struct {
 	fn   *function
-	cmd  *exec.Cmd
+	proc *hostos.Child
 	srv  *http.Server
 	addr string
 
@@ -96,32 +96,19 @@ func startInstance(fn *function, seq int) (*instance, error) {
 	cmd.Stdout = in.stdout
 	cmd.Stderr = in.stderr
 	cmd.WaitDelay = stopGrace // don't hang on descendants holding the log pipes
-	setProcAttr(cmd)
-	// On Linux the child gets SIGKILL when its parent dies (a killed local
-	// stack leaves no function running). That signal is tied to the OS
-	// thread that forks the child, so fork and wait from one locked thread
-	// that lives exactly as long as the child.
-	started, waited := make(chan error, 1), make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		waited <- cmd.Wait()
-	}()
-	if err := <-started; err != nil {
+	// A killed local stack leaves no function running.
+	proc, err := hostos.Start(cmd)
+	if err != nil {
 		_ = in.srv.Close()
 		return nil, fmt.Errorf("lambdaemu: function %s: start %s: %w", fn.cfg.Name, fn.cfg.Binary, err)
 	}
-	in.cmd = cmd
+	in.proc = proc
 
 	go func() {
-		err := <-waited
+		<-proc.Done()
 		in.stdout.flush()
 		in.stderr.flush()
-		in.waitErr = err
+		in.waitErr = proc.Err()
 		in.stopOnce.Do(func() { close(in.stopping) })
 		_ = in.srv.Close()
 		fn.forget(in)
@@ -179,7 +166,7 @@ func (in *instance) kill() {
 	select {
 	case <-in.exited:
 	default:
-		killProcess(in.cmd.Process)
+		_ = in.proc.Kill()
 	}
 }
 
@@ -191,13 +178,13 @@ func (in *instance) stop(grace time.Duration) {
 		return
 	default:
 	}
-	terminateProcess(in.cmd.Process)
+	_ = in.proc.Terminate()
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-in.exited:
 	case <-t.C:
-		killProcess(in.cmd.Process)
+		_ = in.proc.Kill()
 		<-in.exited
 	}
 }
@@ -230,7 +217,14 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	case <-in.stopping:
-		writeRuntimeError(w, http.StatusInternalServerError, "Runtime.Stopping", "the execution environment is shutting down")
+		// Lambda never answers the next-event call of an environment it
+		// shuts down: it stops the process. An answer would make every
+		// runtime log a failed GET and exit 1 on each stop of the stack,
+		// burying real errors; SIGTERM follows instead.
+		select {
+		case <-r.Context().Done():
+		case <-in.exited:
+		}
 		return
 	}
 	deadline := time.Now().Add(in.fn.cfg.Timeout)
@@ -397,20 +391,9 @@ func writeRuntimeError(w http.ResponseWriter, status int, errorType, msg string)
 	_, _ = w.Write(body)
 }
 
-// newRequestID returns a random (version 4) UUID, like Lambda's request ids.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 // newTraceID returns an X-Ray trace header value.
 func newTraceID() string {
-	var b [20]byte
-	_, _ = rand.Read(b[:])
+	b := hostos.Random(20)
 	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0",
 		time.Now().Unix(), hex.EncodeToString(b[:12]), hex.EncodeToString(b[12:]))
 }

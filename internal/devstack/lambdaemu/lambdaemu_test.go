@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +138,69 @@ func functionError(tb testing.TB, err error, wantType string) *lambdaemu.Functio
 	return fe
 }
 
+// gate is a barrier for invocations of the "gate" action: each one calls
+// in, and waits there until the test releases it.
+type gate struct {
+	url      string
+	arrived  chan struct{}
+	release  chan struct{}
+	mu       sync.Mutex
+	inside   int
+	peak     int
+	released bool
+}
+
+func newGate(tb testing.TB) *gate {
+	tb.Helper()
+	g := &gate{arrived: make(chan struct{}, 100), release: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.inside++
+		g.peak = max(g.peak, g.inside)
+		g.mu.Unlock()
+		defer func() { g.mu.Lock(); g.inside--; g.mu.Unlock() }()
+		g.arrived <- struct{}{}
+		select {
+		case <-g.release:
+		case <-r.Context().Done(): // the function was stopped
+		}
+	}))
+	g.url = srv.URL
+	tb.Cleanup(func() { g.open(); srv.Close() })
+	return g
+}
+
+// event is the invocation that waits at the gate.
+func (g *gate) event() map[string]any { return map[string]any{"action": "gate", "url": g.url} }
+
+// await waits until n more invocations have reached the gate.
+func (g *gate) await(tb testing.TB, n int) {
+	tb.Helper()
+	for i := range n {
+		select {
+		case <-g.arrived:
+		case <-time.After(10 * time.Second): // a hang, not a measurement
+			tb.Fatalf("%d of %d invocations reached the gate", i, n)
+		}
+	}
+}
+
+// open lets every waiting and later invocation through.
+func (g *gate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.released {
+		g.released = true
+		close(g.release)
+	}
+}
+
+func (g *gate) peakInside() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.peak
+}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
@@ -213,14 +278,21 @@ func TestFailuresRecover(t *testing.T) {
 
 func TestConcurrency(t *testing.T) {
 	svc, _ := newService(t, func(c *lambdaemu.FunctionConfig) { c.MaxConcurrency = 2 })
+	g := newGate(t)
 	const n = 6
 	var wg sync.WaitGroup
 	results := make([]result, n)
 	errs := make([]error, n)
-	start := time.Now()
 	for i := range n {
-		wg.Go(func() { results[i], errs[i] = invoke(t, svc, map[string]any{"action": "sleep", "ms": 150}) })
+		wg.Go(func() { results[i], errs[i] = invoke(t, svc, g.event()) })
 	}
+	// Two instances run concurrently and hold the other four back; with
+	// fewer the gate is never reached twice.
+	g.await(t, 2)
+	if got := len(svc.PIDs(fnName)); got != 2 {
+		t.Errorf("%d instances while two events wait at the gate, want 2", got)
+	}
+	g.open()
 	wg.Wait()
 	pids := map[int]bool{}
 	for i := range n {
@@ -229,12 +301,11 @@ func TestConcurrency(t *testing.T) {
 		}
 		pids[results[i].PID] = true
 	}
-	if len(pids) > 2 {
-		t.Errorf("%d processes served the invokes, want at most 2", len(pids))
+	if len(pids) != 2 {
+		t.Errorf("%d processes served the invokes, want the 2 warm ones", len(pids))
 	}
-	// Six 150 ms events over two single-event instances take three rounds.
-	if elapsed := time.Since(start); elapsed < 3*150*time.Millisecond {
-		t.Errorf("elapsed %v: more than 2 events ran at once", elapsed)
+	if p := g.peakInside(); p > 2 {
+		t.Errorf("%d events ran at once, want at most 2", p)
 	}
 }
 
@@ -242,18 +313,20 @@ func TestInvokeWaitsRespectingContext(t *testing.T) {
 	svc, _ := newService(t, func(c *lambdaemu.FunctionConfig) { c.MaxConcurrency = 1 })
 	mustInvoke(t, svc, map[string]any{"action": "echo"}) // warm up
 
+	g := newGate(t)
 	busy := make(chan error, 1)
 	go func() {
-		_, err := invoke(t, svc, map[string]any{"action": "sleep", "ms": 1000})
+		_, err := invoke(t, svc, g.event())
 		busy <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	g.await(t, 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := svc.Invoke(ctx, fnName, []byte(`{"action":"echo"}`)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Invoke while the only instance is busy = %v, want context.DeadlineExceeded", err)
 	}
+	g.open()
 	if err := <-busy; err != nil {
 		t.Fatalf("busy invoke: %v", err)
 	}
@@ -395,16 +468,45 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
+// TestCloseIsQuiet: stopping warm functions prints nothing, so the last
+// lines a developer sees are real ones. The functions outlive SIGTERM here,
+// so that anything the runtime API answers their waiting next-event call
+// reaches them before SIGKILL does.
+func TestCloseIsQuiet(t *testing.T) {
+	svc, logs := newService(t, func(c *lambdaemu.FunctionConfig) {
+		c.MaxConcurrency = 3
+		c.Env = map[string]string{"ECHOFN_IGNORE_SIGTERM": "1"}
+	})
+	g := newGate(t)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { mustInvoke(t, svc, g.event()) })
+	}
+	g.await(t, 3) // three instances, warm once released
+	g.open()
+	wg.Wait()
+	if n := len(svc.PIDs(fnName)); n != 3 {
+		t.Fatalf("%d warm instances, want 3", n)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); out != "" {
+		t.Errorf("Close printed:\n%s", out)
+	}
+}
+
 func TestCloseStopsProcesses(t *testing.T) {
 	svc, _ := newService(t, func(c *lambdaemu.FunctionConfig) { c.MaxConcurrency = 2 })
 	warm := mustInvoke(t, svc, map[string]any{"action": "echo"})
 
+	g := newGate(t)
 	busy := make(chan error, 1)
 	go func() {
-		_, err := invoke(t, svc, map[string]any{"action": "sleep", "ms": 10000})
+		_, err := invoke(t, svc, g.event()) // never released: Close ends it
 		busy <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	g.await(t, 1)
 
 	start := time.Now()
 	if err := svc.Close(); err != nil {

@@ -24,6 +24,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 const (
@@ -233,9 +235,7 @@ func (s *Service) PIDs(name string) []int {
 	defer fn.mu.Unlock()
 	var pids []int
 	for in := range fn.live {
-		if in.cmd != nil && in.cmd.Process != nil {
-			pids = append(pids, in.cmd.Process.Pid)
-		}
+		pids = append(pids, in.proc.Pid())
 	}
 	return pids
 }
@@ -437,7 +437,7 @@ type runtimeResult struct {
 
 func newInvocation(payload []byte) *invocation {
 	return &invocation{
-		id:      newRequestID(),
+		id:      hostos.UUID(),
 		traceID: newTraceID(),
 		payload: payload,
 		result:  make(chan runtimeResult, 1),

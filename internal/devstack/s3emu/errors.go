@@ -142,6 +142,3 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write([]byte(xml.Header))
 	_, _ = w.Write(out)
 }
-
-// s3Time is the timestamp format of S3's XML bodies.
-func s3Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

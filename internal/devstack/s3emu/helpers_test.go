@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
 	"github.com/libaccounts/libaccounts/internal/devstack/s3emu"
 )
 
@@ -71,11 +72,17 @@ type env struct {
 // httptest and an SDK client for it.
 func newEnv(t *testing.T, dir string, opts ...func(*s3.Options)) *env {
 	t.Helper()
+	return newEnvClock(t, dir, nil, opts...)
+}
+
+// newEnvClock is newEnv with the server on clk (nil: the real clock).
+func newEnvClock(t *testing.T, dir string, clk clock.Clock, opts ...func(*s3.Options)) *env {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	rec := &recorder{}
-	srv, err := s3emu.New(s3emu.Options{Dir: dir, Buckets: []string{bucket}, OnObjectCreated: rec.on})
+	srv, err := s3emu.New(s3emu.Options{Dir: dir, Buckets: []string{bucket}, OnObjectCreated: rec.on, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

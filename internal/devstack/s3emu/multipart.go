@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // A multipart upload is the directory Dir/buckets/<b>/uploads/<id>: its
@@ -109,13 +111,7 @@ func partNumber(req *request) (int, *s3Error) {
 	return n, nil
 }
 
-type copyPartResult struct {
-	XMLName      xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyPartResult"`
-	ETag         string   `xml:"ETag"`
-	LastModified string   `xml:"LastModified"`
-}
-
-// uploadPart serves UploadPart and UploadPartCopy.
+// uploadPart serves UploadPart.
 func (s *Server) uploadPart(w http.ResponseWriter, req *request) {
 	if !req.query.Has("uploadId") || !req.query.Has("partNumber") {
 		s.writeError(w, req, errInvalidRequest("UploadPart needs both uploadId and partNumber"))
@@ -131,52 +127,18 @@ func (s *Server) uploadPart(w http.ResponseWriter, req *request) {
 		s.writeError(w, req, e)
 		return
 	}
-	copying := req.r.Header.Get("x-amz-copy-source") != ""
-	var (
-		f   *os.File
-		res received
-	)
-	if copying {
-		src, _, _, e := s.openCopySource(req)
-		if e != nil {
-			s.writeError(w, req, e)
-			return
-		}
-		defer src.Close()
-		start, length := int64(0), src.meta.Size
-		if v := req.r.Header.Get("x-amz-copy-source-range"); v != "" {
-			var partial, ok bool
-			start, length, partial, ok = parseRange(v, src.meta.Size)
-			if !ok || !partial {
-				s.writeError(w, req, errInvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"))
-				return
-			}
-		}
-		if length > maxObjectSize {
-			s.writeError(w, req, errEntityTooLarge())
-			return
-		}
-		algo := info.Algorithm
-		if algo == "" {
-			algo = "CRC64NVME"
-		}
-		if f, res, e = s.copyData(src, start, length, algo); e != nil {
-			s.writeError(w, req, e)
-			return
-		}
-	} else {
-		in, e := parseIncoming(req.r)
-		if e != nil {
-			s.writeError(w, req, e)
-			return
-		}
-		if in.algo == "" && info.Algorithm != "" {
-			in.algo = info.Algorithm
-		}
-		if f, res, e = s.receive(in, maxObjectSize); e != nil {
-			s.writeError(w, req, e)
-			return
-		}
+	in, e := parseIncoming(req.r)
+	if e != nil {
+		s.writeError(w, req, e)
+		return
+	}
+	if in.algo == "" && info.Algorithm != "" {
+		in.algo = info.Algorithm
+	}
+	f, res, e := s.receive(in, maxObjectSize)
+	if e != nil {
+		s.writeError(w, req, e)
+		return
 	}
 	meta := objectMeta{Size: res.size, ETag: quoteETag(res.md5), MD5: hex.EncodeToString(res.md5),
 		LastModified: s.now().UTC().Truncate(time.Millisecond), ChecksumAlgorithm: res.algo, Checksum: res.checksum}
@@ -200,13 +162,9 @@ func (s *Server) uploadPart(w http.ResponseWriter, req *request) {
 		s.writeError(w, req, errInternal())
 		return
 	}
-	if err := syncDir(dir); err != nil {
+	if err := hostos.SyncDir(dir); err != nil {
 		s.log.Error("s3emu: sync", "error", err.Error())
 		s.writeError(w, req, errInternal())
-		return
-	}
-	if copying {
-		writeXML(w, http.StatusOK, copyPartResult{ETag: meta.ETag, LastModified: s3Time(meta.LastModified)})
 		return
 	}
 	w.Header().Set("ETag", meta.ETag)

@@ -10,12 +10,13 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // objectHeaders reads the stored headers and user metadata of a new object.
@@ -307,188 +308,11 @@ func (s *Server) removeObject(bucket, key string) *s3Error {
 		s.log.Error("s3emu: delete object", "bucket", bucket, "key", key, "error", err.Error())
 		return errInternal()
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := hostos.SyncDir(filepath.Dir(path)); err != nil {
 		s.log.Error("s3emu: sync", "error", err.Error())
 		return errInternal()
 	}
 	return nil
-}
-
-// parseCopySource reads x-amz-copy-source: "[/]bucket/key[?versionId=...]",
-// URL-encoded.
-func parseCopySource(v string) (bucket, key string, e *s3Error) {
-	v, _, _ = strings.Cut(v, "?")
-	raw, err := url.PathUnescape(strings.TrimPrefix(v, "/"))
-	if err != nil {
-		return "", "", errInvalidArgument("Invalid copy source encoding")
-	}
-	bucket, key, ok := strings.Cut(raw, "/")
-	if !ok || !validBucketName(bucket) || key == "" {
-		return "", "", errInvalidArgument("Invalid copy source object key")
-	}
-	if e := checkKey(key); e != nil {
-		return "", "", e
-	}
-	return bucket, key, nil
-}
-
-// openCopySource opens the object x-amz-copy-source names.
-func (s *Server) openCopySource(req *request) (*storedObject, string, string, *s3Error) {
-	bucket, key, e := parseCopySource(req.r.Header.Get("x-amz-copy-source"))
-	if e != nil {
-		return nil, "", "", e
-	}
-	if !s.bucketExists(bucket) {
-		return nil, "", "", errNoSuchBucket(bucket)
-	}
-	obj, err := openObject(s.objectPath(bucket, key))
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && obj.meta.Key != key) {
-		if obj != nil {
-			_ = obj.Close()
-		}
-		return nil, "", "", errNoSuchKey(key)
-	}
-	if err != nil {
-		s.log.Error("s3emu: open copy source", "error", err.Error())
-		return nil, "", "", errInternal()
-	}
-	if status := checkCopyConditions(req.r.Header, obj.meta); status != 0 {
-		_ = obj.Close()
-		return nil, "", "", errPrecondition("x-amz-copy-source-If-Match")
-	}
-	return obj, bucket, key, nil
-}
-
-// checkCopyConditions applies the x-amz-copy-source-if-* headers.
-func checkCopyConditions(h http.Header, meta objectMeta) int {
-	c := http.Header{}
-	for _, n := range []string{"Match", "None-Match", "Modified-Since", "Unmodified-Since"} {
-		if v := h.Get("x-amz-copy-source-if-" + n); v != "" {
-			c.Set("If-"+n, v)
-		}
-	}
-	if len(c) == 0 {
-		return 0
-	}
-	if checkConditions(c, meta) != 0 {
-		return http.StatusPreconditionFailed
-	}
-	return 0
-}
-
-// copyData copies n bytes at off of src into a new temporary file.
-func (s *Server) copyData(src *storedObject, off, n int64, algo string) (*os.File, received, *s3Error) {
-	var res received
-	f, err := os.CreateTemp(s.tmpDir, "copy-*")
-	if err != nil {
-		s.log.Error("s3emu: temporary file", "error", err.Error())
-		return nil, res, errInternal()
-	}
-	md5h, ck := md5.New(), newChecksum(algo)
-	if _, err := io.Copy(io.MultiWriter(f, md5h, ck), src.data(off, n)); err != nil {
-		_ = f.Close()
-		_ = os.Remove(f.Name())
-		s.log.Error("s3emu: copy", "error", err.Error())
-		return nil, res, errInternal()
-	}
-	res.size, res.md5, res.algo = n, md5h.Sum(nil), algo
-	res.checksum = base64.StdEncoding.EncodeToString(ck.Sum(nil))
-	return f, res, nil
-}
-
-// copyAlgorithm is the checksum a copy stores: the one asked for, else the
-// source's, else S3's default.
-func copyAlgorithm(h http.Header, src objectMeta) (string, *s3Error) {
-	if v := h.Get("x-amz-checksum-algorithm"); v != "" {
-		algo, ok := checksumAlgorithms[strings.ToLower(v)]
-		if !ok {
-			return "", errInvalidRequest("Checksum algorithm provided is unsupported.")
-		}
-		return algo, nil
-	}
-	if src.ChecksumAlgorithm != "" {
-		return src.ChecksumAlgorithm, nil
-	}
-	return "CRC64NVME", nil
-}
-
-type copyObjectResult struct {
-	XMLName           xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyObjectResult"`
-	ETag              string   `xml:"ETag"`
-	LastModified      string   `xml:"LastModified"`
-	ChecksumType      string   `xml:"ChecksumType,omitempty"`
-	ChecksumCRC32     string   `xml:"ChecksumCRC32,omitempty"`
-	ChecksumCRC32C    string   `xml:"ChecksumCRC32C,omitempty"`
-	ChecksumCRC64NVME string   `xml:"ChecksumCRC64NVME,omitempty"`
-	ChecksumSHA1      string   `xml:"ChecksumSHA1,omitempty"`
-	ChecksumSHA256    string   `xml:"ChecksumSHA256,omitempty"`
-}
-
-func (r *copyObjectResult) setChecksum(algo, value string) {
-	switch algo {
-	case "CRC32":
-		r.ChecksumCRC32 = value
-	case "CRC32C":
-		r.ChecksumCRC32C = value
-	case "CRC64NVME":
-		r.ChecksumCRC64NVME = value
-	case "SHA1":
-		r.ChecksumSHA1 = value
-	case "SHA256":
-		r.ChecksumSHA256 = value
-	}
-}
-
-func (s *Server) copyObject(w http.ResponseWriter, req *request) {
-	src, srcBucket, srcKey, e := s.openCopySource(req)
-	if e != nil {
-		s.writeError(w, req, e)
-		return
-	}
-	defer src.Close()
-	if src.meta.Size > maxObjectSize {
-		s.writeError(w, req, errInvalidRequest(fmt.Sprintf("The specified copy source is larger than the maximum allowable size for a copy source: %d", maxObjectSize)))
-		return
-	}
-	directive := strings.ToUpper(req.r.Header.Get("x-amz-metadata-directive"))
-	if directive != "" && directive != "COPY" && directive != "REPLACE" {
-		s.writeError(w, req, errInvalidArgument("Unknown metadata directive."))
-		return
-	}
-	if srcBucket == req.bucket && srcKey == req.key && directive != "REPLACE" {
-		s.writeError(w, req, errInvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."))
-		return
-	}
-	var meta objectMeta
-	if directive == "REPLACE" {
-		if meta, e = objectHeaders(req.r.Header); e != nil {
-			s.writeError(w, req, e)
-			return
-		}
-	} else {
-		m := src.meta
-		meta = objectMeta{ContentType: m.ContentType, ContentEncoding: m.ContentEncoding, ContentDisposition: m.ContentDisposition,
-			ContentLanguage: m.ContentLanguage, CacheControl: m.CacheControl, Expires: m.Expires, Metadata: m.Metadata}
-	}
-	algo, e := copyAlgorithm(req.r.Header, src.meta)
-	if e != nil {
-		s.writeError(w, req, e)
-		return
-	}
-	f, res, e := s.copyData(src, 0, src.meta.Size, algo)
-	if e != nil {
-		s.writeError(w, req, e)
-		return
-	}
-	meta.Key, meta.Size, meta.ETag = req.key, res.size, quoteETag(res.md5)
-	meta.ChecksumAlgorithm, meta.Checksum = res.algo, res.checksum
-	if e := s.commit(req.r.Context(), f, &meta, req.bucket, "ObjectCreated:Copy", req, ""); e != nil {
-		s.writeError(w, req, e)
-		return
-	}
-	out := copyObjectResult{ETag: meta.ETag, LastModified: s3Time(meta.LastModified), ChecksumType: "FULL_OBJECT"}
-	out.setChecksum(meta.ChecksumAlgorithm, meta.Checksum)
-	writeXML(w, http.StatusOK, out)
 }
 
 // readXMLBody decodes a small XML request body into v.
@@ -525,54 +349,4 @@ func readXMLBody(r *http.Request, v any) *s3Error {
 		return errMalformedXML()
 	}
 	return nil
-}
-
-type deleteRequest struct {
-	Quiet   bool `xml:"Quiet"`
-	Objects []struct {
-		Key string `xml:"Key"`
-	} `xml:"Object"`
-}
-
-type deletedXML struct {
-	Key string `xml:"Key"`
-}
-
-type deleteErrorXML struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-type deleteResult struct {
-	XMLName xml.Name         `xml:"http://s3.amazonaws.com/doc/2006-03-01/ DeleteResult"`
-	Deleted []deletedXML     `xml:"Deleted"`
-	Errors  []deleteErrorXML `xml:"Error"`
-}
-
-func (s *Server) deleteObjects(w http.ResponseWriter, req *request) {
-	var in deleteRequest
-	if e := readXMLBody(req.r, &in); e != nil {
-		s.writeError(w, req, e)
-		return
-	}
-	if len(in.Objects) == 0 || len(in.Objects) > 1000 {
-		s.writeError(w, req, errMalformedXML())
-		return
-	}
-	var out deleteResult
-	for _, o := range in.Objects {
-		e := checkKey(o.Key)
-		if e == nil {
-			e = s.removeObject(req.bucket, o.Key)
-		}
-		if e != nil {
-			out.Errors = append(out.Errors, deleteErrorXML{Key: o.Key, Code: e.code, Message: e.message})
-			continue
-		}
-		if !in.Quiet {
-			out.Deleted = append(out.Deleted, deletedXML{Key: o.Key})
-		}
-	}
-	writeXML(w, http.StatusOK, out)
 }

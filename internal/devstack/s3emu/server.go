@@ -1,21 +1,18 @@
 // Package s3emu is a small S3 for the local stack: the subset of the S3
-// REST API that the unmodified AWS SDK for Go v2 (path-style addressing) and
-// the AWS CLI use to upload, read, list and delete objects, backed by files
-// under one data directory so that objects survive a restart, SIGKILL
-// included.
+// REST API that libaccounts uses, through the unmodified AWS SDK for Go v2
+// (path-style addressing) and the AWS CLI's `aws s3 cp`, to upload, read
+// and delete objects, backed by files under one data directory so that
+// objects survive a restart, SIGKILL included.
 //
 // What it serves, path-style (/<bucket>/<key...>; also virtual-hosted style
-// for a Host <bucket>.localhost):
+// for a Host <bucket>.localhost), for the buckets of Options.Buckets:
 //
-//   - service: ListBuckets (GET /)
-//   - bucket: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
-//     ListObjects (v1) and ListObjectsV2 (prefix, delimiter, max-keys,
-//     start-after, continuation-token, encoding-type=url), DeleteObjects
-//   - object: PutObject (conditional writes: If-None-Match: *, If-Match),
-//     GetObject (single Range or partNumber, conditional headers,
-//     response-* overrides), HeadObject, DeleteObject, CopyObject,
-//     CreateMultipartUpload, UploadPart, UploadPartCopy,
-//     CompleteMultipartUpload, AbortMultipartUpload
+//   - PutObject (conditional writes: If-None-Match: *, If-Match), also
+//     through a pre-signed URL
+//   - GetObject (single Range or partNumber, conditional headers,
+//     response-* overrides), also pre-signed; HeadObject; DeleteObject
+//   - CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+//     AbortMultipartUpload (what `aws s3 cp` uses above 8 MB)
 //
 // Anything else answers 501 NotImplemented.
 //
@@ -36,7 +33,7 @@
 // are ignored but the framing, x-amz-decoded-content-length and every
 // checksum sent are verified: Content-MD5, x-amz-content-sha256 and one
 // x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}, as header or trailer.
-// A single object (PutObject, CopyObject, one part) is at most 5 GiB.
+// A single object (PutObject, one part) is at most 5 GiB.
 //
 // An object keeps the checksum its upload sent; when it sent none, the
 // server computes S3's default, CRC64NVME. GetObject and HeadObject return it
@@ -59,7 +56,7 @@
 //
 // # Object-created events
 //
-// Every PutObject, CopyObject and CompleteMultipartUpload calls
+// Every PutObject and CompleteMultipartUpload calls
 // Options.OnObjectCreated after the object is durably stored (and visible)
 // and before the response is sent, so an object whose upload the client saw
 // succeed has had its event accepted. Exactly: before the new object replaces
@@ -105,9 +102,7 @@ package s3emu
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -124,6 +119,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // Options configures a Server.
@@ -135,13 +133,15 @@ type Options struct {
 	// Region is reported in events and HeadBucket; default us-east-1.
 	Region string
 	// OnObjectCreated is called after the object is durably stored and
-	// before the PutObject / CopyObject / CompleteMultipartUpload response
+	// before the PutObject / CompleteMultipartUpload response
 	// is sent; if it returns an error the request fails with 503 (the client
 	// retries) and the object is rolled back, so no event is lost. New calls
 	// it too, for events a killed process left pending. It may be nil.
 	OnObjectCreated func(ctx context.Context, rec events.S3EventRecord) error
 	// Logger receives failures; default: discard.
 	Logger *slog.Logger
+	// Clock dates objects and ends pre-signed URLs; default the real one.
+	Clock clock.Clock
 }
 
 // Server is a local S3 endpoint; it is an http.Handler.
@@ -190,7 +190,7 @@ func New(opts Options) (*Server, error) {
 		region:    opts.Region,
 		onCreated: opts.OnObjectCreated,
 		log:       opts.Logger,
-		now:       time.Now,
+		now:       clockOr(opts.Clock).Now,
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -347,32 +347,22 @@ func checkKey(key string) *s3Error {
 func (s *Server) route(w http.ResponseWriter, req *request) {
 	r, q := req.r, req.query
 	if req.bucket == "" {
-		if r.Method == http.MethodGet {
-			s.listBuckets(w, req)
-			return
-		}
-		s.writeError(w, req, errMethodNotAllowed(r.Method))
+		s.writeError(w, req, errNotImplemented()) // ListBuckets: the buckets are the template's
 		return
 	}
-	if !validBucketName(req.bucket) {
-		// A name S3 would refuse cannot name a stored bucket.
-		if r.Method == http.MethodPut && !req.hasKey {
-			s.writeError(w, req, &s3Error{status: http.StatusBadRequest, code: "InvalidBucketName", message: "The specified bucket is not valid.", bucket: req.bucket})
-			return
-		}
+	// A name S3 would refuse cannot name a stored bucket.
+	if !validBucketName(req.bucket) || !s.bucketExists(req.bucket) {
 		s.writeError(w, req, errNoSuchBucket(req.bucket))
 		return
 	}
 	if !req.hasKey {
-		s.routeBucket(w, req)
+		// Buckets come from Options.Buckets, and nothing of libaccounts
+		// lists, copies or batch-deletes objects.
+		s.writeError(w, req, errNotImplemented())
 		return
 	}
 	if e := checkKey(req.key); e != nil {
 		s.writeError(w, req, e)
-		return
-	}
-	if !s.bucketExists(req.bucket) {
-		s.writeError(w, req, errNoSuchBucket(req.bucket))
 		return
 	}
 	_, hasUpload := q["uploadId"]
@@ -381,10 +371,8 @@ func (s *Server) route(w http.ResponseWriter, req *request) {
 		switch {
 		case hasUpload || q.Has("partNumber"):
 			s.uploadPart(w, req)
-		case unsupportedSubresource(q):
-			s.writeError(w, req, errNotImplemented())
-		case r.Header.Get("x-amz-copy-source") != "":
-			s.copyObject(w, req)
+		case unsupportedSubresource(q), r.Header.Get("x-amz-copy-source") != "":
+			s.writeError(w, req, errNotImplemented()) // CopyObject
 		default:
 			s.putObject(w, req)
 		}
@@ -413,53 +401,6 @@ func (s *Server) route(w http.ResponseWriter, req *request) {
 		default:
 			s.writeError(w, req, errNotImplemented())
 		}
-	default:
-		s.writeError(w, req, errMethodNotAllowed(r.Method))
-	}
-}
-
-func (s *Server) routeBucket(w http.ResponseWriter, req *request) {
-	r, q := req.r, req.query
-	switch r.Method {
-	case http.MethodPut:
-		if len(q) > 0 {
-			s.writeError(w, req, errNotImplemented())
-			return
-		}
-		s.putBucket(w, req)
-		return
-	}
-	if !s.bucketExists(req.bucket) {
-		s.writeError(w, req, errNoSuchBucket(req.bucket))
-		return
-	}
-	switch r.Method {
-	case http.MethodHead:
-		w.Header().Set("x-amz-bucket-region", s.region)
-		w.WriteHeader(http.StatusOK)
-	case http.MethodGet:
-		switch {
-		case q.Has("location"):
-			s.getBucketLocation(w, req)
-		case q.Get("list-type") == "2":
-			s.listObjects(w, req, true)
-		case unsupportedSubresource(q) || q.Has("uploads") || q.Has("versions"):
-			s.writeError(w, req, errNotImplemented())
-		default:
-			s.listObjects(w, req, false)
-		}
-	case http.MethodDelete:
-		if len(q) > 0 {
-			s.writeError(w, req, errNotImplemented())
-			return
-		}
-		s.deleteBucket(w, req)
-	case http.MethodPost:
-		if q.Has("delete") {
-			s.deleteObjects(w, req)
-			return
-		}
-		s.writeError(w, req, errNotImplemented())
 	default:
 		s.writeError(w, req, errMethodNotAllowed(r.Method))
 	}
@@ -532,20 +473,15 @@ func (s *Server) checkPresigned(req *request) *s3Error {
 	return nil
 }
 
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+func clockOr(c clock.Clock) clock.Clock {
+	if c == nil {
+		return clock.Real()
+	}
+	return c
 }
 
-func newHostID() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
+func newRequestID() string { return strings.ToUpper(hostos.RandomHex(8)) }
 
-func newUploadID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newHostID() string { return base64.StdEncoding.EncodeToString(hostos.Random(24)) }
+
+func newUploadID() string { return hostos.RandomHex(16) }

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // An object file holds the bytes, then the JSON of objectMeta, then a
@@ -95,20 +97,6 @@ func (s *Server) createBucket(bucket string) (bool, error) {
 	return true, nil
 }
 
-func (s *Server) bucketCreated(bucket string) time.Time {
-	var info struct {
-		Created time.Time `json:"created"`
-	}
-	data, err := os.ReadFile(filepath.Join(s.bucketDir(bucket), "bucket.json"))
-	if err == nil && json.Unmarshal(data, &info) == nil {
-		return info.Created
-	}
-	if fi, err := os.Stat(s.bucketDir(bucket)); err == nil {
-		return fi.ModTime()
-	}
-	return time.Time{}
-}
-
 // mkdirDurable creates dir (and parents) and fsyncs the parent of each
 // directory it created, so the new entry survives a crash.
 func mkdirDurable(dir string) error {
@@ -127,19 +115,7 @@ func mkdirDurable(dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(parent)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return hostos.SyncDir(parent)
 }
 
 // writeFileDurable writes data to path atomically and durably.
@@ -167,7 +143,7 @@ func writeFileDurable(path string, data []byte, tmpDir string) error {
 		_ = os.Remove(name)
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return hostos.SyncDir(filepath.Dir(path))
 }
 
 // finishFile appends meta and the trailer to a temporary file holding the
@@ -353,7 +329,7 @@ func (s *Server) store(f *os.File, meta *objectMeta, bucket string, eventName st
 			s.log.Error("s3emu: store object", "bucket", bucket, "key", meta.Key, "error", err.Error())
 			return nil, "", errInternal()
 		}
-		if err := syncDir(filepath.Dir(final)); err != nil {
+		if err := hostos.SyncDir(filepath.Dir(final)); err != nil {
 			s.log.Error("s3emu: sync", "error", err.Error())
 			return nil, "", errInternal()
 		}
@@ -392,7 +368,7 @@ func (s *Server) store(f *os.File, meta *objectMeta, bucket string, eventName st
 		_ = os.Remove(intentPath)
 		return fail("store object", err)
 	}
-	if err := syncDir(filepath.Dir(final)); err != nil {
+	if err := hostos.SyncDir(filepath.Dir(final)); err != nil {
 		// The rename happened; the intent makes a restart announce it.
 		s.log.Error("s3emu: sync object directory", "error", err.Error())
 	}
@@ -455,7 +431,7 @@ func (s *Server) rollback(in *intent) error {
 	} else if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(filepath.Dir(final))
+	return hostos.SyncDir(filepath.Dir(final))
 }
 
 func (s *Server) finishIntent(in *intent, intentPath string) {

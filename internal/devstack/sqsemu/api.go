@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // The SQS API over the AWS JSON 1.0 protocol: POST, X-Amz-Target
@@ -46,10 +48,6 @@ func errReceiptHandleInvalid(h string) *apiError {
 	return &apiError{status: 400, typ: "ReceiptHandleIsInvalid", query: "ReceiptHandleIsInvalid", msg: fmt.Sprintf("The input receipt handle %q is not a valid receipt handle.", h)}
 }
 
-func errMessageNotInflight() *apiError {
-	return &apiError{status: 400, typ: "MessageNotInflight", query: "AWS.SimpleQueueService.MessageNotInflight", msg: "The message referred to isn't in flight."}
-}
-
 func invalidParameter(format string, args ...any) *apiError {
 	return &apiError{status: 400, typ: "InvalidParameterValue", query: "InvalidParameterValue", msg: fmt.Sprintf(format, args...)}
 }
@@ -65,39 +63,42 @@ func unsupported(format string, args ...any) *apiError {
 type operation func(s *Service, r *http.Request, body []byte) (any, error)
 
 var operations = map[string]operation{
-	"SendMessage":                  (*Service).opSendMessage,
-	"SendMessageBatch":             (*Service).opSendMessageBatch,
-	"ReceiveMessage":               (*Service).opReceiveMessage,
-	"DeleteMessage":                (*Service).opDeleteMessage,
-	"DeleteMessageBatch":           (*Service).opDeleteMessageBatch,
-	"ChangeMessageVisibility":      (*Service).opChangeMessageVisibility,
-	"ChangeMessageVisibilityBatch": (*Service).opChangeMessageVisibilityBatch,
-	"GetQueueUrl":                  (*Service).opGetQueueUrl,
-	"GetQueueAttributes":           (*Service).opGetQueueAttributes,
-	"ListQueues":                   (*Service).opListQueues,
-	"PurgeQueue":                   (*Service).opPurgeQueue,
+	"SendMessage":      (*Service).opSendMessage,
+	"SendMessageBatch": (*Service).opSendMessageBatch,
+	"ReceiveMessage":   (*Service).opReceiveMessage,
+	"DeleteMessage":    (*Service).opDeleteMessage,
 }
 
-// Operations of the SQS API that the local service deliberately lacks.
+// Operations of the SQS API that the local service deliberately lacks. The
+// functions only send (SendMessageBatch); event source mappings receive and
+// delete inside the service. ReceiveMessage and DeleteMessage stay on the
+// wire so that a developer or a test can look into a queue with the SDK.
 var unsupportedOperations = map[string]string{
-	"CreateQueue":                "queues come from the configuration",
-	"DeleteQueue":                "queues come from the configuration",
-	"SetQueueAttributes":         "queue attributes come from the configuration",
-	"AddPermission":              "there are no permissions locally",
-	"RemovePermission":           "there are no permissions locally",
-	"TagQueue":                   "there are no tags locally",
-	"UntagQueue":                 "there are no tags locally",
-	"ListQueueTags":              "there are no tags locally",
-	"ListDeadLetterSourceQueues": "it is not implemented locally",
-	"StartMessageMoveTask":       "it is not implemented locally",
-	"CancelMessageMoveTask":      "it is not implemented locally",
-	"ListMessageMoveTasks":       "it is not implemented locally",
+	"GetQueueUrl":                  "queue URLs come from the template, through the functions' environment",
+	"GetQueueAttributes":           "nothing of libaccounts reads queue attributes",
+	"ListQueues":                   "the queues are template.yaml's",
+	"PurgeQueue":                   "nothing of libaccounts purges a queue; make clean-data forgets every message",
+	"DeleteMessageBatch":           "event source mappings delete inside the service",
+	"ChangeMessageVisibility":      "nothing of libaccounts changes a visibility timeout",
+	"ChangeMessageVisibilityBatch": "nothing of libaccounts changes a visibility timeout",
+	"CreateQueue":                  "queues come from the configuration",
+	"DeleteQueue":                  "queues come from the configuration",
+	"SetQueueAttributes":           "queue attributes come from the configuration",
+	"AddPermission":                "there are no permissions locally",
+	"RemovePermission":             "there are no permissions locally",
+	"TagQueue":                     "there are no tags locally",
+	"UntagQueue":                   "there are no tags locally",
+	"ListQueueTags":                "there are no tags locally",
+	"ListDeadLetterSourceQueues":   "it is not implemented locally",
+	"StartMessageMoveTask":         "it is not implemented locally",
+	"CancelMessageMoveTask":        "it is not implemented locally",
+	"ListMessageMoveTasks":         "it is not implemented locally",
 }
 
 // ServeHTTP serves the SQS API on any path, so it can be mounted under a
 // prefix such as /_local/sqs.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amzn-RequestId", newMessageID())
+	w.Header().Set("x-amzn-RequestId", hostos.UUID())
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: "com.amazon.coral.service#UnknownOperationException", query: "InvalidAction", msg: "The SQS API takes POST requests."})
@@ -267,7 +268,7 @@ func (s *Service) newMessage(q *queue, body *string, delay *int32, attrs, sysAtt
 	}
 	now := s.now()
 	rec := &record{
-		Op: opMsg, Queue: q.cfg.Name, ID: newMessageID(), Body: *body, Attrs: stored, Trace: trace,
+		Op: opMsg, Queue: q.cfg.Name, ID: hostos.UUID(), Body: *body, Attrs: stored, Trace: trace,
 		Sender: sender, Sent: nanos(now), Visible: nanos(now.Add(d)),
 	}
 	return rec, sendResult{MD5OfMessageBody: md5Hex(*body), MD5OfMessageAttributes: attributesMD5(stored), MD5OfMessageSystemAttributes: sysMD5}, nil
@@ -518,7 +519,7 @@ func (s *Service) opReceiveMessage(r *http.Request, body []byte) (any, error) {
 	return out, nil
 }
 
-// --- DeleteMessage, DeleteMessageBatch, ChangeMessageVisibility(Batch)
+// --- DeleteMessage
 
 func (s *Service) opDeleteMessage(_ *http.Request, body []byte) (any, error) {
 	var in struct{ QueueUrl, ReceiptHandle string }
@@ -546,284 +547,5 @@ func (s *Service) opDeleteMessage(_ *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct{}{}, nil
-}
-
-func (s *Service) opDeleteMessageBatch(_ *http.Request, body []byte) (any, error) {
-	var in struct {
-		QueueUrl string
-		Entries  []struct{ Id, ReceiptHandle string }
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	q, err := s.queueByURL(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(in.Entries))
-	for i, e := range in.Entries {
-		ids[i] = e.Id
-	}
-	return s.applyBatch("DeleteMessageBatchRequestEntry", ids, func(i int) (*record, *apiError) {
-		if in.Entries[i].ReceiptHandle == "" {
-			return nil, missingParameter("ReceiptHandle")
-		}
-		return s.deleteLocked(q, in.Entries[i].ReceiptHandle)
-	})
-}
-
-// applyBatch is the body of the Delete and ChangeMessageVisibility batch
-// calls: it checks the entry ids, applies each entry under the lock (a nil
-// record is a success that changed nothing), and logs the changes at once.
-func (s *Service) applyBatch(entryName string, ids []string, apply func(i int) (*record, *apiError)) (any, error) {
-	if aerr := checkBatch(entryName, ids); aerr != nil {
-		return nil, aerr
-	}
-	type okEntry struct{ Id string }
-	out := struct {
-		Successful []okEntry
-		Failed     []batchError
-	}{Successful: []okEntry{}, Failed: []batchError{}}
-	err := s.locked(func() error {
-		var recs []*record
-		for i, id := range ids {
-			rec, aerr := apply(i)
-			if aerr != nil {
-				out.Failed = append(out.Failed, entryError(id, aerr))
-				continue
-			}
-			if rec != nil {
-				recs = append(recs, rec)
-			}
-			out.Successful = append(out.Successful, okEntry{id})
-		}
-		if len(recs) > 0 {
-			_, err := s.appendLocked(recs...)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func checkVisibilityTimeout(v *int32) (time.Duration, *apiError) {
-	if v == nil {
-		return 0, missingParameter("VisibilityTimeout")
-	}
-	if *v < 0 || time.Duration(*v)*time.Second > maxVisibilityTimeout {
-		return 0, invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: VisibilityTimeout must be an integer between 0 and 43200.", *v)
-	}
-	return time.Duration(*v) * time.Second, nil
-}
-
-func (s *Service) opChangeMessageVisibility(_ *http.Request, body []byte) (any, error) {
-	var in struct {
-		QueueUrl, ReceiptHandle string
-		VisibilityTimeout       *int32
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	q, err := s.queueByURL(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	if in.ReceiptHandle == "" {
-		return nil, missingParameter("ReceiptHandle")
-	}
-	vt, aerr := checkVisibilityTimeout(in.VisibilityTimeout)
-	if aerr != nil {
-		return nil, aerr
-	}
-	err = s.locked(func() error {
-		rec, aerr := s.changeVisibilityLocked(q, in.ReceiptHandle, vt)
-		if aerr != nil {
-			return aerr
-		}
-		_, err := s.appendLocked(rec)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
-}
-
-func (s *Service) opChangeMessageVisibilityBatch(_ *http.Request, body []byte) (any, error) {
-	var in struct {
-		QueueUrl string
-		Entries  []struct {
-			Id, ReceiptHandle string
-			VisibilityTimeout *int32
-		}
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	q, err := s.queueByURL(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(in.Entries))
-	for i, e := range in.Entries {
-		ids[i] = e.Id
-	}
-	return s.applyBatch("ChangeMessageVisibilityBatchRequestEntry", ids, func(i int) (*record, *apiError) {
-		e := in.Entries[i]
-		vt, aerr := checkVisibilityTimeout(e.VisibilityTimeout)
-		if aerr != nil {
-			return nil, aerr
-		}
-		if e.ReceiptHandle == "" {
-			return nil, missingParameter("ReceiptHandle")
-		}
-		return s.changeVisibilityLocked(q, e.ReceiptHandle, vt)
-	})
-}
-
-// --- GetQueueUrl, ListQueues, GetQueueAttributes, PurgeQueue
-
-func (s *Service) opGetQueueUrl(_ *http.Request, body []byte) (any, error) {
-	var in struct{ QueueName, QueueOwnerAWSAccountId string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.QueueName == "" {
-		return nil, missingParameter("QueueName")
-	}
-	q := s.queues[in.QueueName]
-	if q == nil {
-		return nil, errQueueDoesNotExist()
-	}
-	return struct{ QueueUrl string }{q.url}, nil
-}
-
-func (s *Service) opListQueues(_ *http.Request, body []byte) (any, error) {
-	var in struct {
-		QueueNamePrefix string
-		NextToken       string
-		MaxResults      *int32
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var urls []string
-	for _, name := range s.names {
-		if strings.HasPrefix(name, in.QueueNamePrefix) {
-			urls = append(urls, s.queues[name].url)
-		}
-	}
-	out := struct {
-		QueueUrls []string `json:",omitempty"`
-		NextToken string   `json:",omitempty"`
-	}{}
-	if in.MaxResults == nil {
-		out.QueueUrls = urls
-		return out, nil
-	}
-	if *in.MaxResults < 1 || *in.MaxResults > 1000 {
-		return nil, invalidParameter("Value %d for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.", *in.MaxResults)
-	}
-	start := 0
-	if in.NextToken != "" {
-		n, err := strconv.Atoi(in.NextToken)
-		if err != nil || n < 0 || n > len(urls) {
-			return nil, invalidParameter("Invalid NextToken value.")
-		}
-		start = n
-	}
-	end := min(start+int(*in.MaxResults), len(urls))
-	out.QueueUrls = urls[start:end]
-	if end < len(urls) {
-		out.NextToken = strconv.Itoa(end)
-	}
-	return out, nil
-}
-
-// queueAttributeNames are the attributes GetQueueAttributes knows of a
-// standard queue; the ones mapped to false are never set locally.
-var queueAttributeNames = map[string]bool{
-	"ApproximateNumberOfMessages": true, "ApproximateNumberOfMessagesNotVisible": true, "ApproximateNumberOfMessagesDelayed": true,
-	"CreatedTimestamp": true, "LastModifiedTimestamp": true, "DelaySeconds": true, "MaximumMessageSize": true,
-	"MessageRetentionPeriod": true, "QueueArn": true, "ReceiveMessageWaitTimeSeconds": true, "VisibilityTimeout": true,
-	"RedrivePolicy": true, "SqsManagedSseEnabled": true,
-	"Policy": false, "RedriveAllowPolicy": false, "KmsMasterKeyId": false, "KmsDataKeyReusePeriodSeconds": false,
-	"FifoQueue": false, "ContentBasedDeduplication": false, "DeduplicationScope": false, "FifoThroughputLimit": false,
-}
-
-func (s *Service) opGetQueueAttributes(_ *http.Request, body []byte) (any, error) {
-	var in struct {
-		QueueUrl       string
-		AttributeNames []string
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	q, err := s.queueByURL(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range in.AttributeNames {
-		if _, ok := queueAttributeNames[n]; !ok && n != "All" {
-			return nil, &apiError{status: 400, typ: "InvalidAttributeName", query: "InvalidAttributeName", msg: fmt.Sprintf("Unknown Attribute %s.", n)}
-		}
-	}
-	var visible, inFlight, delayed int
-	if err := s.locked(func() error {
-		visible, inFlight, delayed = s.countLocked(q)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	created := strconv.FormatInt(q.created.Unix(), 10)
-	all := map[string]string{
-		"ApproximateNumberOfMessages":           strconv.Itoa(visible),
-		"ApproximateNumberOfMessagesNotVisible": strconv.Itoa(inFlight),
-		"ApproximateNumberOfMessagesDelayed":    strconv.Itoa(delayed),
-		"CreatedTimestamp":                      created,
-		"LastModifiedTimestamp":                 created,
-		"DelaySeconds":                          "0",
-		"MaximumMessageSize":                    strconv.Itoa(maxMessageBytes),
-		"MessageRetentionPeriod":                strconv.Itoa(int(q.cfg.MessageRetention / time.Second)),
-		"QueueArn":                              q.arn,
-		"ReceiveMessageWaitTimeSeconds":         "0",
-		"VisibilityTimeout":                     strconv.Itoa(int(q.cfg.VisibilityTimeout / time.Second)),
-		"SqsManagedSseEnabled":                  "false",
-	}
-	if q.dlq != nil {
-		all["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":"%s","maxReceiveCount":%d}`, q.dlq.arn, q.cfg.MaxReceiveCount)
-	}
-	out := struct {
-		Attributes map[string]string `json:",omitempty"`
-	}{Attributes: map[string]string{}}
-	for _, n := range in.AttributeNames {
-		if n == "All" {
-			out.Attributes = all
-			break
-		}
-		if v, ok := all[n]; ok {
-			out.Attributes[n] = v
-		}
-	}
-	return out, nil
-}
-
-func (s *Service) opPurgeQueue(_ *http.Request, body []byte) (any, error) {
-	var in struct{ QueueUrl string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	q, err := s.queueByURL(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.store(&record{Op: opPurge, Queue: q.cfg.Name}); err != nil {
-		return nil, err
-	}
-	s.log.Info("queue purged", "queue", q.cfg.Name)
 	return struct{}{}, nil
 }

@@ -32,18 +32,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	svc := open(t, t.TempDir(), clk, sqsemu.QueueConfig{Name: "jobs"}, sqsemu.QueueConfig{Name: "other"})
 	c := client(t, svc)
 
-	url, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("jobs")})
-	if err != nil {
-		t.Fatalf("GetQueueUrl: %v", err)
-	}
-	if got := aws.ToString(url.QueueUrl); got != queueURL("jobs") {
-		t.Fatalf("QueueUrl = %q, want %q", got, queueURL("jobs"))
-	}
-	list, err := c.ListQueues(ctx, &sqs.ListQueuesInput{QueueNamePrefix: aws.String("jo")})
-	if err != nil || !slices.Equal(list.QueueUrls, []string{queueURL("jobs")}) {
-		t.Fatalf("ListQueues = %v, %v", list, err)
-	}
-
+	// The functions send with the queue URL from their environment.
+	url := aws.String(queueURL("jobs"))
 	bodies := []string{`{"n":0}`, "second ✓ <&>", strings.Repeat("x", 200*1024)}
 	var entries []types.SendMessageBatchRequestEntry
 	for i, b := range bodies {
@@ -56,7 +46,7 @@ func TestSDKRoundTrip(t *testing.T) {
 			},
 		})
 	}
-	sent, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url.QueueUrl, Entries: entries})
+	sent, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries})
 	if err != nil {
 		t.Fatalf("SendMessageBatch: %v", err)
 	}
@@ -72,21 +62,7 @@ func TestSDKRoundTrip(t *testing.T) {
 		}
 	}
 
-	attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll}})
-	if err != nil {
-		t.Fatalf("GetQueueAttributes: %v", err)
-	}
-	for k, want := range map[string]string{
-		"ApproximateNumberOfMessages": "3", "ApproximateNumberOfMessagesNotVisible": "0",
-		"QueueArn": queueARN("jobs"), "VisibilityTimeout": "30", "MaximumMessageSize": "262144",
-	} {
-		if got := attrs.Attributes[k]; got != want {
-			t.Errorf("attribute %s = %q, want %q", k, got, want)
-		}
-	}
-	if _, ok := attrs.Attributes["RedrivePolicy"]; ok {
-		t.Errorf("RedrivePolicy reported for a queue without one")
-	}
+	wantStats(t, svc, "jobs", 3, 0)
 
 	got := receive(t, c, "jobs")
 	if len(got.Messages) != 3 {
@@ -116,37 +92,20 @@ func TestSDKRoundTrip(t *testing.T) {
 	wantStats(t, svc, "jobs", 0, 3)
 
 	// Only the requested attributes come back.
-	if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: url.QueueUrl, ReceiptHandle: got.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
-		t.Fatalf("ChangeMessageVisibility: %v", err)
-	}
-	again, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url.QueueUrl, MessageAttributeNames: []string{"kind"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}})
+	clk.Advance(31 * time.Second)
+	again, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 1, MessageAttributeNames: []string{"kind"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}})
 	if err != nil || len(again.Messages) != 1 {
-		t.Fatalf("ReceiveMessage after ChangeMessageVisibility 0: %+v, %v", again, err)
+		t.Fatalf("ReceiveMessage after the visibility timeout: %+v, %v", again, err)
 	}
 	m := again.Messages[0]
-	if aws.ToString(m.MessageId) != aws.ToString(got.Messages[0].MessageId) || m.Attributes["ApproximateReceiveCount"] != "2" || len(m.Attributes) != 1 || len(m.MessageAttributes) != 1 {
+	if m.Attributes["ApproximateReceiveCount"] != "2" || len(m.Attributes) != 1 || len(m.MessageAttributes) != 1 {
 		t.Fatalf("re-received message: %+v", m)
 	}
 
-	if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: url.QueueUrl, ReceiptHandle: m.ReceiptHandle}); err != nil {
+	if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
 		t.Fatalf("DeleteMessage: %v", err)
 	}
-	del, err := c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: url.QueueUrl, Entries: []types.DeleteMessageBatchRequestEntry{
-		{Id: aws.String("a"), ReceiptHandle: got.Messages[1].ReceiptHandle},
-		{Id: aws.String("b"), ReceiptHandle: aws.String("not-a-handle")},
-	}})
-	if err != nil {
-		t.Fatalf("DeleteMessageBatch: %v", err)
-	}
-	if len(del.Successful) != 1 || len(del.Failed) != 1 || aws.ToString(del.Failed[0].Code) != "ReceiptHandleIsInvalid" || !del.Failed[0].SenderFault {
-		t.Fatalf("DeleteMessageBatch = %+v", del)
-	}
-	wantStats(t, svc, "jobs", 0, 1)
-
-	if _, err := c.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: url.QueueUrl}); err != nil {
-		t.Fatalf("PurgeQueue: %v", err)
-	}
-	wantStats(t, svc, "jobs", 0, 0)
+	wantStats(t, svc, "jobs", 2, 0)
 }
 
 func TestSDKErrors(t *testing.T) {
@@ -167,10 +126,6 @@ func TestSDKErrors(t *testing.T) {
 		wantCode string
 		wantType any // a pointer to the typed error the SDK should return, or nil
 	}{
-		{"GetQueueUrl of a missing queue", func() error {
-			_, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("nope")})
-			return err
-		}, "AWS.SimpleQueueService.NonExistentQueue", new(*types.QueueDoesNotExist)},
 		{"SendMessage to a missing queue", func() error {
 			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL("nope")), MessageBody: aws.String("x")})
 			return err
@@ -224,12 +179,12 @@ func TestSDKErrors(t *testing.T) {
 			_, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: aws.String("garbage")})
 			return err
 		}, "ReceiptHandleIsInvalid", new(*types.ReceiptHandleIsInvalid)},
-		{"unknown queue attribute", func() error {
-			_, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q, AttributeNames: []types.QueueAttributeName{"Bogus"}})
-			return err
-		}, "InvalidAttributeName", new(*types.InvalidAttributeName)},
 		{"CreateQueue", func() error {
 			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("new")})
+			return err
+		}, "AWS.SimpleQueueService.UnsupportedOperation", new(*types.UnsupportedOperation)},
+		{"PurgeQueue, which nothing uses", func() error {
+			_, err := c.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: q})
 			return err
 		}, "AWS.SimpleQueueService.UnsupportedOperation", new(*types.UnsupportedOperation)},
 	}
@@ -327,24 +282,14 @@ func TestVisibilityTimeout(t *testing.T) {
 		t.Fatalf("DeleteMessage with a stale handle: %v", err)
 	}
 	wantStats(t, svc, "q", 0, 1)
-	if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(queueURL("q")), ReceiptHandle: first.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err == nil {
-		t.Errorf("ChangeMessageVisibility with a stale handle succeeded")
-	}
 	// A per-receive visibility timeout overrides the queue's.
-	if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(queueURL("q")), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
-		t.Fatalf("ChangeMessageVisibility: %v", err)
-	}
+	clk.Advance(31 * time.Second)
 	third := receive(t, c, "q", func(in *sqs.ReceiveMessageInput) { in.VisibilityTimeout = 5 })
 	if len(third.Messages) != 1 {
-		t.Fatalf("no message after ChangeMessageVisibility 0")
+		t.Fatalf("no message after the second receive's visibility timeout")
 	}
 	clk.Advance(6 * time.Second)
 	wantStats(t, svc, "q", 1, 0)
-	var notInflight *types.MessageNotInflight
-	_, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(queueURL("q")), ReceiptHandle: third.Messages[0].ReceiptHandle, VisibilityTimeout: 10})
-	if !errors.As(err, &notInflight) {
-		t.Errorf("ChangeMessageVisibility of a visible message: %v, want MessageNotInflight", err)
-	}
 	if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL("q")), ReceiptHandle: third.Messages[0].ReceiptHandle}); err != nil {
 		t.Fatalf("DeleteMessage: %v", err)
 	}
@@ -385,14 +330,6 @@ func TestDeadLetterQueue(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SendMessage: %v", err)
 	}
-	attrs, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL("work")), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy}})
-	if err != nil {
-		t.Fatalf("GetQueueAttributes: %v", err)
-	}
-	if want := `{"deadLetterTargetArn":"` + queueARN("work-dlq") + `","maxReceiveCount":3}`; attrs.Attributes["RedrivePolicy"] != want {
-		t.Errorf("RedrivePolicy = %s, want %s", attrs.Attributes["RedrivePolicy"], want)
-	}
-
 	for i := 1; i <= 3; i++ {
 		got := receive(t, c, "work")
 		if len(got.Messages) != 1 || got.Messages[0].Attributes["ApproximateReceiveCount"] != strconv.Itoa(i) {
@@ -417,42 +354,73 @@ func TestDeadLetterQueue(t *testing.T) {
 }
 
 func TestLongPolling(t *testing.T) {
-	svc := open(t, t.TempDir(), nil, sqsemu.QueueConfig{Name: "q", VisibilityTimeout: time.Second})
+	clk := newClock()
+	svc := open(t, t.TempDir(), clk, sqsemu.QueueConfig{Name: "q", VisibilityTimeout: time.Second})
 	c := client(t, svc)
-	ctx := context.Background()
-
-	start := time.Now()
-	got := receive(t, c, "q", func(in *sqs.ReceiveMessageInput) { in.WaitTimeSeconds = 1 })
-	if len(got.Messages) != 0 || time.Since(start) < 900*time.Millisecond {
-		t.Fatalf("empty long poll returned %d messages after %v", len(got.Messages), time.Since(start))
+	// poll long-polls in the background; the test moves the fake clock
+	// once the receive waits on it, so no step depends on wall time.
+	poll := func(wait int32) <-chan *sqs.ReceiveMessageOutput {
+		done := make(chan *sqs.ReceiveMessageOutput, 1)
+		go func() {
+			out, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL("q")), WaitTimeSeconds: wait,
+				MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}})
+			if err != nil {
+				t.Errorf("ReceiveMessage: %v", err)
+			}
+			done <- out
+		}()
+		return done
+	}
+	result := func(what string, done <-chan *sqs.ReceiveMessageOutput) *sqs.ReceiveMessageOutput {
+		t.Helper()
+		select {
+		case out := <-done:
+			if out == nil {
+				t.FailNow()
+			}
+			return out
+		case <-time.After(10 * time.Second): // a hang, not a measurement
+			t.Fatalf("%s: the long poll did not return", what)
+			return nil
+		}
+	}
+	waiting := func(timers int) {
+		t.Helper()
+		hang := make(chan struct{})
+		defer time.AfterFunc(10*time.Second, func() { close(hang) }).Stop()
+		if !clk.WaitForTimers(timers, hang) {
+			t.Fatalf("the receive never waited on %d timers of the clock", timers)
+		}
 	}
 
-	done := make(chan *sqs.ReceiveMessageOutput)
-	go func() {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL("q")), WaitTimeSeconds: 20})
-		if err != nil {
-			t.Errorf("ReceiveMessage: %v", err)
-		}
-		done <- out
-	}()
-	time.Sleep(100 * time.Millisecond)
-	send(t, svc, "q", "wake up")
+	// Empty: it waits out WaitTimeSeconds, and returns then, not before.
+	done := poll(1)
+	waiting(1)
+	clk.Advance(999 * time.Millisecond)
 	select {
 	case out := <-done:
-		if out == nil || len(out.Messages) != 1 {
-			t.Fatalf("long poll got %+v", out)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("long poll did not return when a message arrived")
+		t.Fatalf("empty long poll returned %+v before its wait ended", out)
+	default:
 	}
-	// With the real clock a waiting receive also wakes when a visibility
-	// timeout ends.
-	start = time.Now()
-	got = receive(t, c, "q", func(in *sqs.ReceiveMessageInput) { in.WaitTimeSeconds = 5 })
-	if len(got.Messages) != 1 || got.Messages[0].Attributes["ApproximateReceiveCount"] != "2" {
-		t.Fatalf("long poll across the visibility timeout: %+v", got.Messages)
+	clk.Advance(time.Millisecond)
+	if out := result("empty", done); len(out.Messages) != 0 {
+		t.Fatalf("empty long poll got %d messages", len(out.Messages))
 	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("message reappeared after %v, want about 1s", d)
+
+	// A message sent during the wait ends it at once.
+	done = poll(20)
+	waiting(1)
+	send(t, svc, "q", "wake up")
+	if out := result("send", done); len(out.Messages) != 1 {
+		t.Fatalf("long poll got %+v", out.Messages)
+	}
+
+	// A waiting receive also wakes when a visibility timeout ends.
+	done = poll(5)
+	waiting(2) // its wait, and the message's return
+	clk.Advance(time.Second)
+	out := result("visibility", done)
+	if len(out.Messages) != 1 || out.Messages[0].Attributes["ApproximateReceiveCount"] != "2" {
+		t.Fatalf("long poll across the visibility timeout: %+v", out.Messages)
 	}
 }

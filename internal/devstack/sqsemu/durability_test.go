@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
 	"github.com/libaccounts/libaccounts/internal/devstack/sqsemu"
 )
 
@@ -143,14 +144,12 @@ func TestCompaction(t *testing.T) {
 	}
 	for deleted := 0; deleted < 290; {
 		got := receive(t, c, "q", func(in *sqs.ReceiveMessageInput) { in.MaxNumberOfMessages = int32(min(10, 290-deleted)) })
-		var es []types.DeleteMessageBatchRequestEntry
-		for i, m := range got.Messages {
-			es = append(es, types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle})
+		for _, m := range got.Messages {
+			if _, err := c.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL("q")), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatalf("DeleteMessage: %v", err)
+			}
 		}
-		if _, err := c.DeleteMessageBatch(context.Background(), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL("q")), Entries: es}); err != nil {
-			t.Fatalf("DeleteMessageBatch: %v", err)
-		}
-		deleted += len(es)
+		deleted += len(got.Messages)
 	}
 	logSize := func() int64 {
 		fi, err := os.Stat(filepath.Join(dir, "sqs.log"))
@@ -159,7 +158,7 @@ func TestCompaction(t *testing.T) {
 		}
 		return fi.Size()
 	}
-	waitFor(t, "the log compacted", func() bool { return logSize() < 8<<10 })
+	waitFor(t, "the log compacted", func() bool { return logSize() < 16<<10 }) // uncompacted it passes 80 KiB
 	svc = open(t, dir, clk, cfg)
 	wantStats(t, svc, "q", 10, 0)
 	got := receive(t, client(t, svc), "q")
@@ -222,7 +221,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 	}
 
 	// An hour later every visibility timeout of the child has ended.
-	clk := &clock{t: time.Now().Add(time.Hour)}
+	clk := clock.NewFake(time.Now().Add(time.Hour))
 	svc := open(t, dir, clk, sqsemu.QueueConfig{Name: "q"})
 	c := client(t, svc)
 	present := map[string]bool{}

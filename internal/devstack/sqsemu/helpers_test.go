@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
 	"github.com/libaccounts/libaccounts/internal/devstack/sqsemu"
 )
 
@@ -25,36 +25,18 @@ const (
 	testBaseURL = "http://127.0.0.1:3000/_local/sqs"
 )
 
-// clock is a settable time source for visibility timeouts.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // open opens a Service on dir with clk (nil: the real clock) and closes it
 // when the test ends.
-func open(tb testing.TB, dir string, clk *clock, queues ...sqsemu.QueueConfig) *sqsemu.Service {
+func open(tb testing.TB, dir string, clk *clock.Fake, queues ...sqsemu.QueueConfig) *sqsemu.Service {
 	tb.Helper()
 	opts := sqsemu.Options{
 		Dir: dir, Region: testRegion, AccountID: testAccount, BaseURL: testBaseURL,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if clk != nil {
-		opts.Now = clk.Now
+		opts.Clock = clk
 	}
 	svc, err := sqsemu.New(queues, opts)
 	if err != nil {

@@ -148,11 +148,11 @@ func (s *Service) spawn(ctx context.Context, start func(context.Context)) error 
 }
 
 // pause waits d, or less if ctx ends.
-func pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
+func (s *Service) pause(ctx context.Context, d time.Duration) {
+	t := s.clk.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-t.C():
 	case <-ctx.Done():
 	}
 }
@@ -165,7 +165,7 @@ func (s *Service) pollBatches(ctx context.Context, inv Invoker, q *queue, m Mapp
 				return
 			}
 			s.log.Error("event source mapping cannot receive", "queue", q.cfg.Name, "function", m.Function, "error", err.Error())
-			pause(ctx, retryPause)
+			s.pause(ctx, retryPause)
 			continue
 		}
 		if len(batch) > 0 {
@@ -181,13 +181,13 @@ func (s *Service) collect(ctx context.Context, q *queue, m Mapping) ([]delivery,
 	if err != nil || len(batch) == 0 || m.BatchWindow == 0 {
 		return batch, err
 	}
-	end := time.Now().Add(m.BatchWindow)
+	end := s.now().Add(m.BatchWindow)
 	var used int64
 	for _, d := range batch {
 		used += d.size
 	}
 	for len(batch) < m.BatchSize && used < batchBudget {
-		left := time.Until(end)
+		left := end.Sub(s.now())
 		if left <= 0 {
 			break
 		}
@@ -349,7 +349,7 @@ func (s *Service) pollRaw(ctx context.Context, inv Invoker, q *queue, m RawMappi
 				return
 			}
 			s.log.Error("raw event mapping cannot receive", "queue", q.cfg.Name, "function", m.Function, "error", err.Error())
-			pause(ctx, retryPause)
+			s.pause(ctx, retryPause)
 			continue
 		}
 		for _, d := range batch {

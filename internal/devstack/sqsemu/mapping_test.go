@@ -199,7 +199,8 @@ func TestMappingFailures(t *testing.T) {
 			}
 			clk.Advance(31 * time.Second)
 			if len(tt.wantBack) == 0 {
-				time.Sleep(50 * time.Millisecond)
+				// Nothing is left to come back: the batch was deleted, not
+				// merely hidden.
 				wantStats(t, svc, "q", 0, 0)
 				if n := rec.calls(); n != 1 {
 					t.Fatalf("%d invocations, want 1", n)
@@ -228,7 +229,12 @@ func TestMappingMaxConcurrency(t *testing.T) {
 		msgs[i] = fmt.Sprint(i)
 	}
 	send(t, svc, "q", msgs...)
+	// Every invocation waits at a barrier that opens once three run at
+	// once: with fewer pollers it never opens and the test times out, with
+	// more the peak shows it.
 	var running, peak, total atomic.Int32
+	full := make(chan struct{})
+	var once sync.Once
 	inv := invoker{fn: func(ctx context.Context, _ string, p []byte) ([]byte, error) {
 		n := running.Add(1)
 		for {
@@ -237,8 +243,15 @@ func TestMappingMaxConcurrency(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(40 * time.Millisecond)
-		running.Add(-1)
+		if n == 3 {
+			once.Do(func() { close(full) })
+		}
+		defer running.Add(-1)
+		select {
+		case <-full:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		total.Add(1)
 		return nil, nil
 	}}
@@ -255,18 +268,38 @@ func TestMappingMaxConcurrency(t *testing.T) {
 }
 
 func TestMappingBatchWindow(t *testing.T) {
-	svc := open(t, t.TempDir(), newClock(), sqsemu.QueueConfig{Name: "q"})
+	clk := newClock()
+	svc := open(t, t.TempDir(), clk, sqsemu.QueueConfig{Name: "q"})
 	rec := &recorder{}
 	if err := svc.Start(t.Context(), rec, sqsemu.Mapping{Queue: "q", Function: "F", BatchSize: 5, MaxConcurrency: 1, BatchWindow: 2 * time.Second}); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	for i := range 5 {
+	// The first message opens the window: once the poller holds it, the
+	// rest arrive while the window is open and fill the batch.
+	send(t, svc, "q", "0")
+	waitFor(t, "the first message received", func() bool { _, f := stats(t, svc, "q"); return f == 1 })
+	for i := 1; i < 5; i++ {
 		send(t, svc, "q", fmt.Sprint(i))
-		time.Sleep(10 * time.Millisecond)
 	}
-	waitFor(t, "the batch", func() bool { return rec.calls() >= 1 })
+	waitFor(t, "the full batch", func() bool { return rec.calls() >= 1 })
 	if n := len(rec.event(0).Records); n != 5 {
 		t.Errorf("batch of %d messages, want the 5 sent within the window", n)
+	}
+
+	// A batch that does not fill goes when the window closes, and not
+	// before: the fake clock stands still until the test moves it.
+	send(t, svc, "q", "5", "6")
+	waitFor(t, "the partial batch received", func() bool { _, f := stats(t, svc, "q"); return f == 2 })
+	if !clk.WaitForTimers(1, t.Context().Done()) {
+		t.Fatal("the poller never waited on the window")
+	}
+	if n := rec.calls(); n != 1 {
+		t.Fatalf("%d invocations before the window closed, want 1", n)
+	}
+	clk.Advance(2 * time.Second)
+	waitFor(t, "the partial batch", func() bool { return rec.calls() >= 2 })
+	if got := bodies(rec.event(1)); !slices.Equal(got, []string{"5", "6"}) {
+		t.Errorf("second batch %v, want [5 6]", got)
 	}
 }
 

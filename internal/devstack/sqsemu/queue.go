@@ -3,12 +3,13 @@ package sqsemu
 import (
 	"container/heap"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // message is one stored message. Its fields are guarded by Service.mu;
@@ -151,14 +152,6 @@ func (s *Service) apply(r *record, get func(string) *queue) {
 			m.visibleAt = fromNanos(r.Visible)
 			heap.Fix(&q.h, m.idx)
 		}
-	case opVis:
-		if m := q.msgs[r.ID]; m != nil {
-			m.visibleAt = fromNanos(r.Visible)
-			heap.Fix(&q.h, m.idx)
-			if !m.visibleAt.After(now) {
-				q.signal()
-			}
-		}
 	case opDel:
 		if m := q.msgs[r.ID]; m != nil {
 			s.remove(q, m)
@@ -178,12 +171,6 @@ func (s *Service) apply(r *record, get func(string) *queue) {
 		m.dlqSource = r.DLQSource
 		s.insert(to, m)
 		to.signal()
-	case opPurge:
-		for _, m := range q.msgs {
-			s.live -= m.size
-		}
-		clear(q.msgs)
-		q.h = nil
 	}
 }
 
@@ -293,26 +280,6 @@ func (s *Service) deleteLocked(q *queue, handle string) (*record, *apiError) {
 	return r, nil
 }
 
-// changeVisibilityLocked makes the message a receipt handle names visible
-// again vt from now.
-func (s *Service) changeVisibilityLocked(q *queue, handle string, vt time.Duration) (*record, *apiError) {
-	qname, id, nonce, ok := parseReceiptHandle(handle)
-	if !ok || qname != q.cfg.Name {
-		return nil, errReceiptHandleInvalid(handle)
-	}
-	m := q.msgs[id]
-	if m == nil || m.nonce != nonce {
-		return nil, invalidParameter("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", handle)
-	}
-	now := s.now()
-	if !m.visibleAt.After(now) {
-		return nil, errMessageNotInflight()
-	}
-	r := &record{Op: opVis, Queue: q.cfg.Name, ID: id, Visible: nanos(now.Add(vt))}
-	s.apply(r, s.queue)
-	return r, nil
-}
-
 // receiptHandle encodes where a message is and which receive handed it out.
 func receiptHandle(queue, id, nonce string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(queue + "\x00" + id + "\x00" + nonce))
@@ -330,18 +297,4 @@ func parseReceiptHandle(h string) (queue, id, nonce string, ok bool) {
 	return parts[0], parts[1], parts[2], true
 }
 
-func newNonce() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// newMessageID returns a random (version 4) UUID, the form SQS uses.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+func newNonce() string { return base64.RawURLEncoding.EncodeToString(hostos.Random(12)) }

@@ -1,8 +1,10 @@
 // Package sqsemu emulates Amazon SQS standard queues and Lambda's SQS
 // event source mapping on the local machine, durably.
 //
-// Service serves the SQS API (the AWS JSON 1.0 protocol that
-// aws-sdk-go-v2/service/sqs speaks) for a fixed set of queues, and Start
+// Service serves the part of the SQS API that libaccounts uses (the AWS
+// JSON 1.0 protocol that aws-sdk-go-v2/service/sqs speaks: SendMessage and
+// SendMessageBatch, plus ReceiveMessage and DeleteMessage to look into a
+// queue) for a fixed set of queues, and Start
 // runs event source mappings that poll a queue and invoke a function with
 // events.SQSEvent batches, as Lambda does. StartRaw delivers each message's
 // body as the function's event instead, for events (S3 notifications) that
@@ -33,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
 )
 
 const (
@@ -55,9 +59,6 @@ const (
 	// sweepInterval is how often expired messages are deleted (receives
 	// also drop them as they meet them).
 	sweepInterval = time.Minute
-	// fakeClockPoll is how often a waiting receive rechecks visibility when
-	// Options.Now is not the real clock, whose timers cannot be trusted.
-	fakeClockPoll = 20 * time.Millisecond
 )
 
 var (
@@ -90,19 +91,22 @@ type Options struct {
 	// http://127.0.0.1:3000/_local/sqs; queue URLs are
 	// <BaseURL>/<AccountID>/<name>. Default http://localhost/_local/sqs.
 	BaseURL string
-	Logger  *slog.Logger     // default: discard
-	Now     func() time.Time // default time.Now; tests inject a clock
+	Logger  *slog.Logger // default: discard
+	// Clock times visibility, delays, retention, long polls and batching
+	// windows; default the real one. The log's fsync cadence is always
+	// wall time: it bounds what a real crash can lose.
+	Clock clock.Clock
 }
 
 // Service is a set of durable queues. Its methods are safe for concurrent
 // use.
 type Service struct {
-	opts      Options
-	log       *slog.Logger
-	now       func() time.Time
-	fakeClock bool
-	queues    map[string]*queue // configured queues; the map never changes after New
-	names     []string          // sorted
+	opts   Options
+	log    *slog.Logger
+	clk    clock.Clock
+	now    func() time.Time  // clk.Now
+	queues map[string]*queue // configured queues; the map never changes after New
+	names  []string          // sorted
 
 	mu      sync.Mutex // guards all queue and message state, the log's appends, and the fields below
 	wal     *wal
@@ -140,17 +144,16 @@ func New(queues []QueueConfig, opts Options) (*Service, error) {
 	s := &Service{
 		opts:    opts,
 		log:     opts.Logger.With("component", "sqsemu"),
-		now:     opts.Now,
+		clk:     opts.Clock,
 		queues:  make(map[string]*queue, len(queues)),
 		orphans: make(map[string]*queue),
 		closeCh: make(chan struct{}),
 		kick:    make(chan struct{}, 1),
 	}
-	if s.now == nil {
-		s.now = time.Now
-	} else {
-		s.fakeClock = true
+	if s.clk == nil {
+		s.clk = clock.Real()
 	}
+	s.now = s.clk.Now
 	for _, cfg := range queues {
 		if err := cfg.check(); err != nil {
 			return nil, err
@@ -245,7 +248,7 @@ func (s *Service) recover() error {
 	}
 	keep := ""
 	if tail > 0 {
-		keep = fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
+		keep = fmt.Sprintf("%s.corrupt-%d", path, s.now().Unix())
 		s.log.Warn("log ends in a torn or corrupt record; recovered everything before it", "log", path, "discarded_bytes", tail, "kept_as", keep)
 	}
 	now := s.now()
@@ -424,7 +427,7 @@ func (s *Service) Send(ctx context.Context, queue, body string) (messageID strin
 	return rec.ID, nil
 }
 
-// store appends new messages (or a purge) to the log, applies them and
+// store appends new messages to the log, applies them and
 // waits until they are on disk.
 func (s *Service) store(recs ...*record) error {
 	s.mu.Lock()
@@ -451,9 +454,9 @@ func (s *Service) store(recs ...*record) error {
 func (s *Service) receive(ctx context.Context, q *queue, limit int, vt, wait time.Duration, budget int64) ([]delivery, error) {
 	var deadline <-chan time.Time
 	if wait > 0 {
-		t := time.NewTimer(wait)
+		t := s.clk.NewTimer(wait)
 		defer t.Stop()
-		deadline = t.C
+		deadline = t.C()
 	}
 	for {
 		s.mu.Lock()
@@ -467,16 +470,12 @@ func (s *Service) receive(ctx context.Context, q *queue, limit int, vt, wait tim
 		if err != nil || len(ds) > 0 || wait <= 0 {
 			return ds, err
 		}
-		var recheck *time.Timer
+		// Wake when the first invisible message becomes visible again.
+		var recheck clock.Timer
 		var recheckC <-chan time.Time
-		switch {
-		case s.fakeClock:
-			recheck = time.NewTimer(fakeClockPoll)
-		case !next.IsZero():
-			recheck = time.NewTimer(max(next.Sub(s.now()), time.Millisecond))
-		}
-		if recheck != nil {
-			recheckC = recheck.C
+		if !next.IsZero() {
+			recheck = s.clk.NewTimer(max(next.Sub(s.now()), time.Millisecond))
+			recheckC = recheck.C()
 		}
 		var done, closed bool
 		select {

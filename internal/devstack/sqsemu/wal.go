@@ -10,10 +10,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
 // The store is one append-only log, Dir/sqs.log:
@@ -23,7 +24,7 @@ import (
 //
 // Every change to a queue is a record, written to the file with a single
 // write(2) before the call that made it returns, so everything acknowledged
-// is in the kernel and survives SIGKILL. Sends and purges are also flushed
+// is in the kernel and survives SIGKILL. Sends are also flushed
 // to disk (fdatasync on Linux, fsync elsewhere) before they are
 // acknowledged, with group commit: concurrent callers share one flush. So
 // they survive a machine crash too. Receives, deletes, visibility changes,
@@ -56,10 +57,8 @@ const (
 	opQueue = "queue" // queue metadata: Created
 	opMsg   = "msg"   // a message with its full state (send, or a compaction snapshot)
 	opRecv  = "recv"  // received: Count, First, Visible, Nonce
-	opVis   = "vis"   // visibility changed: Visible
 	opDel   = "del"   // deleted (or expired)
 	opMove  = "move"  // moved to the dead-letter queue To, visible at Visible
-	opPurge = "purge" // every message of Queue deleted
 )
 
 // record is one log entry. Times are Unix nanoseconds, 0 meaning unset.
@@ -348,25 +347,8 @@ func writeLog(path string, recs func(yield func(*record) error) error, keepOld s
 		return fail(err)
 	}
 	// From here on f is the log, even if the rename is not yet durable.
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := hostos.SyncDir(filepath.Dir(path)); err != nil {
 		return f, size, fmt.Errorf("fsync %s: %w", filepath.Dir(path), err)
 	}
 	return f, size, nil
-}
-
-// syncDir makes a rename in dir durable. Windows cannot fsync a directory
-// (and does not need to).
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -105,7 +105,7 @@ func pct(ds []time.Duration, p int) time.Duration {
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
-// BenchmarkImport measures a 2,000-row seed-000 file through the whole local
+// BenchmarkImport measures a 2,000-row LibraryPass-style file through the whole local
 // pipeline (pre-signed upload, S3 event, ingest, queue, worker) with the
 // production argon2id cost, as a share of this machine's hashing limit
 // (cores ÷ one hash) measured in the same run.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
 	"github.com/libaccounts/libaccounts/internal/devstack/stack"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
@@ -42,7 +43,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func startStack(tb testing.TB) (*stack.Stack, *syncBuffer) {
 	tb.Helper()
 	if _, err := dynamodblocal.Ensure(context.Background()); err != nil {
-		dynamodblocal.TestClient(tb) // fails in CI, skips elsewhere, with the reason
+		ddbtest.TestClient(tb) // fails in CI, skips elsewhere, with the reason
 	}
 	logs := &syncBuffer{}
 	st, err := stack.Start(context.Background(), stack.Config{

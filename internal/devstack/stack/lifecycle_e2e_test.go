@@ -65,7 +65,7 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	anon := client{tb: t, base: st.APIURL}
 	admin := anon.login("kpu", "admin", adminPassword)
 
-	// Seed 002: the library's username format, and a suggestion for Sadie P.
+	// The LibraryH3lp-style service-provider wizard: the library's username format, and a suggestion for Sadie P.
 	status, body := admin.do("PATCH", "/v1/admin/settings", map[string]any{"usernameFormat": "kpu-{first}-{last1}", "senderName": "KPU Library"})
 	want(t, "set the username format", status, 200, body)
 	status, body = admin.do("POST", "/v1/admin/usernames:suggest", map[string]string{"firstName": "Sadie", "lastName": "Park"})
@@ -76,7 +76,7 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	status, body = admin.do("POST", "/v1/admin/users", map[string]any{"username": "sadie", "password": "a perfectly fine passphrase"})
 	want(t, "a username off the format", status, 400, body)
 
-	// Seed 002: copy another service provider's settings.
+	// The LibraryH3lp-style wizard: copy another service provider's settings.
 	status, body = admin.do("POST", "/v1/admin/users", map[string]any{"username": "kpu-tmpl-a", "generatePassword": true, "roles": []string{"agent"}, "queues": []string{"kpu-chat", "proactive"}, "cannedMessagePools": []string{"kpu"}})
 	want(t, "template user", status, 201, body)
 	tmplID := body["user"].(map[string]any)["id"].(string)
@@ -88,7 +88,7 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 		t.Errorf("queues not copied: %s", q)
 	}
 
-	// Seed 002: search, then edit with the version read.
+	// The LibraryH3lp-style user list: search, then edit with the version read.
 	status, body = admin.do("GET", "/v1/admin/users?email=SADIE@kpu.example", nil)
 	want(t, "search by e-mail", status, 200, body)
 	if n := len(body["users"].([]any)); n != 1 {
@@ -99,13 +99,13 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	status, body = admin.do("PATCH", "/v1/admin/users/"+id, map[string]any{"version": 1, "barcode": "21234000999"})
 	want(t, "edit with a stale version", status, 409, body)
 
-	// Seed 000: "New Password" typed by staff.
+	// The LibraryPass-style admin portal: "New Password" typed by staff.
 	status, body = admin.do("POST", "/v1/admin/users/"+id+"/password", map[string]string{"password": "staff chose this one", "passwordConfirmation": "staff chose this one"})
 	want(t, "staff reset", status, 200, body)
 	if body["message"] != "Successfully Updated User Password" {
 		t.Errorf("message %v", body["message"])
 	}
-	// Seed 002: forgot password, by a link in the mail.
+	// The LibraryH3lp-style forgot password, by a link in the mail.
 	status, body = admin.do("POST", "/v1/admin/users/"+id+"/password", map[string]any{"sendResetLink": true})
 	want(t, "send reset link", status, 200, body)
 	subject, text := lastMail(t, anon, "sadie@kpu.example")
@@ -122,7 +122,7 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	want(t, "reuse the link", status, 400, body)
 	user := anon.login("kpu", "KPU-Sadie-P", "blue river lantern morning")
 
-	// Seed 000: deactivate (access off at once), reactivate (password kept).
+	// The LibraryPass-style portal: deactivate (access off at once), reactivate (password kept).
 	status, body = admin.do("POST", "/v1/admin/users/"+id+"/deactivate", nil)
 	want(t, "deactivate", status, 200, body)
 	if status, body = user.do("GET", "/v1/me", nil); status != 401 && status != 403 {
@@ -134,7 +134,7 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	want(t, "reactivate", status, 200, body)
 	anon.login("kpu", "kpu-sadie-p", "blue river lantern morning")
 
-	// Seed 000: delete, after a confirmation.
+	// The LibraryPass-style portal: delete, after a confirmation.
 	status, body = admin.do("DELETE", "/v1/admin/users/"+id, nil)
 	want(t, "delete without confirmation", status, 428, body)
 	if msg, _ := body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "deactivate") {
@@ -145,7 +145,7 @@ func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	status, body = admin.do("POST", "/v1/admin/users", map[string]any{"username": "kpu-sadie-p", "generatePassword": true})
 	want(t, "the username is free again", status, 201, body)
 
-	// Seed 002: tick several, trashcan, confirm.
+	// The LibraryH3lp-style user list: tick several, trashcan, confirm.
 	var ids []string
 	for _, name := range []string{"kpu-ann-a", "kpu-bob-b"} {
 		_, body = admin.do("POST", "/v1/admin/users", map[string]any{"username": name, "generatePassword": true})

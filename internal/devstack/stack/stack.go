@@ -26,6 +26,7 @@ import (
 	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
 	"github.com/libaccounts/libaccounts/internal/devstack/httpapiemu"
 	"github.com/libaccounts/libaccounts/internal/devstack/lambdaemu"
+	"github.com/libaccounts/libaccounts/internal/devstack/sesemu"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 	"github.com/libaccounts/libaccounts/internal/samtemplate"
@@ -47,7 +48,10 @@ type Config struct {
 	TenantName    string
 	AdminUsername string
 	AdminPassword string // empty: generated and reported once in Stack.GeneratedAdminPassword
-	Logs          io.Writer
+	// AdminEmail is where the admin's mail goes: job notices, reset links.
+	// It lands in the outbox like all mail. Default <admin>@<tenant>.example.
+	AdminEmail string
+	Logs       io.Writer
 	// FunctionEnv is added to every function's environment (e.g. hashing
 	// parameters for a fast test run).
 	FunctionEnv map[string]string
@@ -66,6 +70,9 @@ type Stack struct {
 	S3Endpoint             string
 	Bucket                 string
 	GeneratedAdminPassword string
+	// AdminEmail is the demo admin's address (an admin created by an
+	// earlier start keeps the one it was given then).
+	AdminEmail string
 
 	ddb      *dynamodblocal.Server
 	lambdas  *lambdaemu.Service
@@ -108,6 +115,11 @@ func (c *Config) defaults() error {
 	}
 	if c.AdminUsername == "" {
 		c.AdminUsername = "admin"
+	}
+	if c.AdminEmail == "" {
+		// .example is reserved: nothing could be delivered there even if
+		// a message left the machine.
+		c.AdminEmail = c.AdminUsername + "@" + c.Tenant + ".example"
 	}
 	if c.Logs == nil {
 		c.Logs = os.Stderr
@@ -166,11 +178,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, fmt.Errorf("create table: %w", err)
 	}
 	svc := accounts.NewService(accounts.Deps{Store: dynamostore.New(client, TableName), Hasher: passhash.New(passhash.DefaultParams()), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, accounts.Config{})
-	boot, err := svc.Bootstrap(ctx, accounts.BootstrapInput{TenantID: cfg.Tenant, TenantName: cfg.TenantName, AdminUsername: cfg.AdminUsername, AdminPassword: cfg.AdminPassword})
+	boot, err := svc.Bootstrap(ctx, accounts.BootstrapInput{TenantID: cfg.Tenant, TenantName: cfg.TenantName, AdminUsername: cfg.AdminUsername, AdminPassword: cfg.AdminPassword, AdminEmail: cfg.AdminEmail})
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s and admin %s: %w", cfg.Tenant, cfg.AdminUsername, err)
 	}
-	st.GeneratedAdminPassword = boot.GeneratedPassword
+	st.GeneratedAdminPassword, st.AdminEmail = boot.GeneratedPassword, cfg.AdminEmail
 	if err := <-built; err != nil {
 		return nil, err
 	}
@@ -209,10 +221,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"AWS_ENDPOINT_URL_SES":      st.APIURL + "/_local/ses",
 			"AWS_ACCESS_KEY_ID":         "local",
 			"AWS_SECRET_ACCESS_KEY":     "local",
-			"MAIL_FROM":                 "no-reply@libaccounts.local",
 			"RESET_PAGE_URL":            st.APIURL + "/_local/reset",
 		} {
 			env[k] = v
+		}
+		// Only the functions the template lets send mail have a sender.
+		if _, ok := env["MAIL_FROM"]; ok {
+			env["MAIL_FROM"] = "no-reply@libaccounts.local"
 		}
 		for k, v := range st.pipe.env(st.APIURL) {
 			env[k] = v
@@ -242,11 +257,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 
 	mux := http.NewServeMux()
-	box := &outbox{dir: outboxDir}
+	box := sesemu.NewOutbox(outboxDir)
 	mux.Handle("GET /_local/mail", box)
 	mux.Handle("GET /_local/mail/{id}", box)
 	// The SDK posts to the endpoint's path exactly as configured.
-	ses := newSES(outboxDir)
+	ses := sesemu.New(outboxDir)
 	mux.Handle("POST /_local/ses", ses)
 	mux.Handle("POST /_local/ses/", ses)
 	mux.HandleFunc("GET /_local/reset", resetPage)

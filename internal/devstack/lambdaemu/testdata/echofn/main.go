@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -25,6 +27,7 @@ type event struct {
 	Code    int             `json:"code,omitempty"`
 	Var     string          `json:"var,omitempty"`
 	Size    int             `json:"size,omitempty"`
+	URL     string          `json:"url,omitempty"`
 }
 
 type result struct {
@@ -56,6 +59,14 @@ func handle(ctx context.Context, ev event) (result, error) {
 		return result{}, &ValidationError{Msg: ev.Message}
 	case "sleep":
 		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
+	case "gate":
+		// Wait at the test's barrier: a GET it answers when it lets the
+		// invocation go on.
+		resp, err := http.Get(ev.URL)
+		if err != nil {
+			return result{}, err
+		}
+		resp.Body.Close()
 	case "panic":
 		panic(ev.Message)
 	case "exit":
@@ -97,5 +108,10 @@ func handle(ctx context.Context, ev event) (result, error) {
 }
 
 func main() {
+	if os.Getenv("ECHOFN_IGNORE_SIGTERM") != "" {
+		// Lets a test see what the runtime API answers a stopping
+		// instance, before SIGKILL ends it.
+		signal.Ignore(syscall.SIGTERM)
+	}
 	lambda.Start(handle)
 }

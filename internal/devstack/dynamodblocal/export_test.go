@@ -1,4 +1,0 @@
-package dynamodblocal
-
-// Unavailable is unavailable, for the external tests.
-var Unavailable = unavailable
