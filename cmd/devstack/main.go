@@ -5,12 +5,15 @@
 // (default demo), LIBACCOUNTS_ADMIN_USERNAME (default admin),
 // LIBACCOUNTS_ADMIN_PASSWORD (default: generated and printed once),
 // LIBACCOUNTS_ADMIN_EMAIL (default admin@demo.example: the admin's job
-// notices and reset links land in the outbox).
+// notices and reset links land in the outbox), LIBACCOUNTS_SES_MAX_RATE
+// (sends per second the local SES accepts before answering Throttling, as
+// an SES account's maximum send rate; default no limit).
 package main
 
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -43,6 +46,11 @@ func run() error {
 	}
 	if cfg.S3Port, err = port("LIBACCOUNTS_S3_PORT", 4566); err != nil {
 		return err
+	}
+	if v := os.Getenv("LIBACCOUNTS_SES_MAX_RATE"); v != "" {
+		if cfg.SESMaxRate, err = strconv.ParseFloat(v, 64); err != nil || cfg.SESMaxRate < 0 || math.IsInf(cfg.SESMaxRate, 0) || math.IsNaN(cfg.SESMaxRate) {
+			return fmt.Errorf("LIBACCOUNTS_SES_MAX_RATE=%q is not a rate (sends per second, 0 for no limit)", v)
+		}
 	}
 	fmt.Fprintln(os.Stderr, "devstack: building functions and starting DynamoDB Local…")
 	st, err := stack.Start(ctx, cfg)

@@ -23,7 +23,7 @@ type AuditEvent struct {
 	TargetUsername string
 	RequestID      string
 	Fields         []string
-	Detail         string // a fixed phrase, e.g. "generated, e-mailed"
+	Detail         string // a fixed phrase, e.g. "generated, to be e-mailed"
 }
 
 // Audit actions.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/devstack/ddbtest"
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
@@ -22,6 +24,14 @@ type clock struct {
 }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Wait is the clock's timer: it returns once d has passed, by moving the
+// clock on by d, so pacing is tested without sleeping.
+func (c *clock) Wait(_ context.Context, d time.Duration) error {
+	c.Advance(d)
+	return nil
+}
+
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
@@ -33,11 +43,13 @@ func (c *clock) Advance(d time.Duration) {
 var fastParams = passhash.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type fixture struct {
-	svc   *accounts.Service
-	store *dynamostore.Store
-	clock *clock
-	logs  *syncBuffer
-	table string
+	svc     *accounts.Service
+	store   *dynamostore.Store
+	clock   *clock
+	logs    *syncBuffer
+	table   string
+	notices *noticeQueue // what serviceWith's services queue
+	db      *dynamodb.Client
 }
 
 type syncBuffer struct {
@@ -57,7 +69,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	client, table := ddbtest.TestTable(tb)
-	f := &fixture{store: dynamostore.New(client, table), clock: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, table: table}
+	f := &fixture{store: dynamostore.New(client, table), clock: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, table: table, notices: &noticeQueue{}, db: client}
 	f.svc = f.service(fastParams)
 	return f
 }
@@ -68,7 +80,8 @@ func (f *fixture) service(p passhash.Params) *accounts.Service {
 	return f.build(p, nil)
 }
 
-// serviceWith is the fixture's service with a mailer.
+// serviceWith is the fixture's service with a mailer and the fixture's
+// notice queue.
 func (f *fixture) serviceWith(m accounts.Mailer) *accounts.Service { return f.build(fastParams, m) }
 
 func hasherFast() *passhash.Hasher { return passhash.New(fastParams) }
@@ -78,8 +91,12 @@ func (f *fixture) logger() *slog.Logger {
 }
 
 func (f *fixture) build(p passhash.Params, m accounts.Mailer) *accounts.Service {
+	var q accounts.NoticeQueue
+	if m != nil {
+		q = f.notices
+	}
 	return accounts.NewService(accounts.Deps{
-		Store: f.store, Hasher: passhash.New(p), Clock: f.clock.Now, Mailer: m,
+		Store: f.store, Hasher: passhash.New(p), Clock: f.clock.Now, Mailer: m, Notices: q, Wait: f.clock.Wait,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}, accounts.Config{SessionAbsoluteTTL: 12 * time.Hour, SessionIdleTTL: 30 * time.Minute, ResetPageURL: "https://accounts.example.org/reset"})
 }
@@ -131,5 +148,55 @@ func wantCode(tb testing.TB, err error, code accounts.Code) {
 	tb.Helper()
 	if got := accounts.ErrorCode(err); got != code {
 		tb.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+// noticeQueue is the notice queue as a slice: the test plays the worker,
+// delivering messages once, twice, or not at all.
+type noticeQueue struct {
+	mu   sync.Mutex
+	msgs []queuedNotice
+	fail error // the next Enqueue fails with it
+}
+
+type queuedNotice struct {
+	ref   accounts.NoticeRef
+	delay time.Duration
+}
+
+func (q *noticeQueue) Enqueue(_ context.Context, ref accounts.NoticeRef, delay time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.fail; err != nil {
+		q.fail = nil
+		return err
+	}
+	q.msgs = append(q.msgs, queuedNotice{ref, delay})
+	return nil
+}
+
+func (q *noticeQueue) take() []queuedNotice {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m := q.msgs
+	q.msgs = nil
+	return m
+}
+
+// deliver hands every queued notice message to svc until none is left,
+// as the notices-worker does; a message that asks to come back fails the
+// test.
+func (f *fixture) deliver(tb testing.TB, svc *accounts.Service) {
+	tb.Helper()
+	for {
+		msgs := f.notices.take()
+		if len(msgs) == 0 {
+			return
+		}
+		for _, m := range msgs {
+			if err := svc.DeliverNotice(context.Background(), m.ref); err != nil {
+				tb.Fatalf("deliver notice %s: %v", m.ref.NoticeID, err)
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -359,55 +360,39 @@ func (s *Service) finishJob(ctx context.Context, j Job, status JobStatus, reason
 	return true, nil
 }
 
+// notifyJob queues the job's notice to the staff member who started it.
+// A job nobody started through the API or with a known username (a bare
+// drop into the bucket) tells no one.
 func (s *Service) notifyJob(ctx context.Context, j Job) {
-	if s.mailer == nil || j.NotifyEmail == "" {
+	if s.notices == nil || j.StartedBy == "" {
 		return
 	}
-	t, err := s.store.GetTenant(ctx, j.TenantID)
-	if err != nil {
-		s.log.ErrorContext(ctx, "job notice: tenant", "tenant", j.TenantID, "error", err.Error())
-		return
-	}
-	subject, text := jobNotice(j)
-	if err := s.mailer.Send(ctx, Message{To: j.NotifyEmail, SenderName: t.Sender(), Subject: subject, Text: text, Tag: "job-finished"}); err != nil {
-		s.log.ErrorContext(ctx, "job notice not sent", "tenant", j.TenantID, "job", j.ID, "error", err.Error())
+	if _, err := s.notify(ctx, NoticeRequest{TenantID: j.TenantID, UserID: j.StartedBy, Kind: NoticeJobFinished, JobID: j.ID, Params: jobNoticeParams(j)}, nil); err != nil {
+		s.log.ErrorContext(ctx, "job notice not queued", "tenant", j.TenantID, "job", j.ID, "error", err.Error())
 	}
 }
 
-func jobNotice(j Job) (subject, text string) {
-	what := "Import"
-	if j.Kind == JobSet {
-		what = fmt.Sprintf("Set %q", j.SetName)
-	}
+// jobNoticeParams are the job-finished letter's values: counts and names,
+// nothing secret.
+func jobNoticeParams(j Job) map[string]string {
+	status := strings.ReplaceAll(string(j.Status), "_", " ")
 	if j.DryRun {
-		what += " (dry run)"
+		status += " (dry run)"
 	}
-	var b strings.Builder
-	switch j.Status {
-	case JobFailed:
-		subject = fmt.Sprintf("%s failed: the file was not imported", what)
-		fmt.Fprintf(&b, "The file was refused and nothing was imported:\n\n    %s\n\n", j.Error)
-	case JobCancelled:
-		subject = fmt.Sprintf("%s cancelled", what)
-		fmt.Fprintf(&b, "The job was cancelled. Rows processed before that are listed in the report.\n\n")
-	default:
-		if j.Kind == JobSet {
-			subject = fmt.Sprintf("%s built: %d added, %d not found", what, j.Created, j.Failed)
-		} else {
-			subject = fmt.Sprintf("%s finished: %d created, %d updated, %d failed", what, j.Created, j.Updated, j.Failed)
-		}
+	v := map[string]string{
+		"jobId": j.ID, "jobKind": string(j.Kind), "setName": j.SetName, "status": status,
+		"rows": strconv.Itoa(j.Rows), "created": strconv.Itoa(j.Created), "updated": strconv.Itoa(j.Updated),
+		"skipped": strconv.Itoa(j.Skipped), "failed": strconv.Itoa(j.Failed),
 	}
-	if j.Status != JobFailed {
-		if j.Kind == JobSet {
-			fmt.Fprintf(&b, "Rows in file:      %d\nAdded to the set:  %d\nDuplicates:        %d\nNot found/refused: %d\n\n", j.Rows, j.Created, j.Skipped, j.Failed)
-		} else {
-			fmt.Fprintf(&b, "Rows in file: %d\nCreated:      %d\nUpdated:      %d\nSkipped:      %d\nFailed:       %d\n\n", j.Rows, j.Created, j.Updated, j.Skipped, j.Failed)
-		}
+	// A file dropped into the bucket keeps its own name; one uploaded
+	// through the API is stored under the job's id, which names nothing.
+	if name := path.Base(j.Key); name != j.ID+".csv" && name != "." && name != "/" {
+		v["fileName"] = name
 	}
-	fmt.Fprintf(&b, "Job: %s\n", j.ID)
-	if j.Status != JobFailed {
-		// A refused file has no rows to report; the reason is above.
-		fmt.Fprintf(&b, "Its report lists every row with what happened to it; with the staff command line: libaccounts jobs report %s\n", j.ID)
+	if j.Status == JobFailed {
+		v["reportHint"] = "The file was refused and nothing was imported: " + j.Error
+	} else {
+		v["reportHint"] = "Its report lists every row with what happened to it; with the staff command line: libaccounts jobs report " + j.ID
 	}
-	return subject, b.String()
+	return v
 }

@@ -79,7 +79,7 @@ func newImportEnv(tb testing.TB, store accounts.Store) *importEnv {
 	if store == nil {
 		store = f.store
 	}
-	e.svc = accounts.NewService(accounts.Deps{Store: store, Hasher: hasherFast(), Clock: f.clock.Now, Mailer: e.box, Blobs: e.blobs, Queue: e.q, Logger: f.logger()},
+	e.svc = accounts.NewService(accounts.Deps{Store: store, Hasher: hasherFast(), Clock: f.clock.Now, Mailer: e.box, Notices: f.notices, Blobs: e.blobs, Queue: e.q, Logger: f.logger()},
 		accounts.Config{ImportBucket: importBucket, RowsPerChunk: 3, ResetPageURL: "https://x.example/reset"})
 	e.admin = f.tenant(tb, "kpu")
 	me, _ := f.store.GetUser(context.Background(), "kpu", e.admin.UserID)
@@ -199,8 +199,9 @@ func TestLibraryPassUploadBecomesUsers(t *testing.T) {
 			t.Errorf("report leaks a password: %v", r)
 		}
 	}
+	e.deliver(t, e.svc)
 	mail := e.box.last(t)
-	if mail.To != "staff@kpu.example" || !strings.Contains(mail.Subject, "3 created") {
+	if mail.To != "staff@kpu.example" || mail.Tag != string(accounts.NoticeJobFinished) || !strings.Contains(mail.Text, "Created or added: 3") {
 		t.Errorf("notice: %+v", mail)
 	}
 	if _, err := e.blobs.Head(ctx, importBucket, j.Key); accounts.ErrorCode(err) != accounts.CodeNotFound {
@@ -230,7 +231,7 @@ func (f *flaky) CompleteChunk(ctx context.Context, tenantID, jobID string, r acc
 func TestRedeliveredEventsAndChunksCountOnce(t *testing.T) {
 	t.Parallel()
 	e := newImportEnv(t, nil)
-	e.svc = accounts.NewService(accounts.Deps{Store: &flaky{Store: e.store, seen: map[int]bool{}}, Hasher: hasherFast(), Clock: e.clock.Now, Mailer: e.box, Blobs: e.blobs, Queue: e.q, Logger: e.logger()},
+	e.svc = accounts.NewService(accounts.Deps{Store: &flaky{Store: e.store, seen: map[int]bool{}}, Hasher: hasherFast(), Clock: e.clock.Now, Mailer: e.box, Notices: e.notices, Blobs: e.blobs, Queue: e.q, Logger: e.logger()},
 		accounts.Config{ImportBucket: importBucket, RowsPerChunk: 2})
 	file := "username,password,primaryId\n" +
 		"u1,first library passphrase,001\nu2,second library passphrase,002\nu3,third library passphrase,003\n" +
@@ -263,6 +264,7 @@ func TestRedeliveredEventsAndChunksCountOnce(t *testing.T) {
 	if got.Status != accounts.JobCompleted || counts(got) != [5]int{5, 5, 0, 0, 0} || got.ChunksDone != 3 {
 		t.Fatalf("job: %s %v chunks %d", got.Status, counts(got), got.ChunksDone)
 	}
+	e.deliver(t, e.svc)
 	if n := len(e.box.sent); n != 1 {
 		t.Errorf("%d notices, want 1", n)
 	}
@@ -408,6 +410,7 @@ func TestRefusedFilesFailWithTheReason(t *testing.T) {
 			t.Errorf("%s: report %v", c.name, rows)
 		}
 	}
+	e.deliver(t, e.svc)
 	if !strings.Contains(e.box.last(t).Subject, "failed") {
 		t.Errorf("no failure notice: %+v", e.box.last(t))
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // UserPatch names the fields a staff edit changes; nil leaves a field as it
@@ -97,6 +98,10 @@ func applyPatch(t Tenant, prev User, patch UserPatch) (User, []string, error) {
 	}
 	if err := str("email", patch.Email, &next.Email, normalizeEmail); err != nil {
 		return User{}, nil, err
+	}
+	if EmailKey(next.Email) != EmailKey(prev.Email) {
+		// What SES said was about the old address.
+		next.EmailStatus, next.EmailStatusAt = "", time.Time{}
 	}
 	if err := str("barcode", patch.Barcode, &next.Barcode, func(f, v string) (string, error) { return normalizeIdentifier(f, "barcode", v) }); err != nil {
 		return User{}, nil, err

@@ -21,14 +21,14 @@ type outbox struct {
 	fail error
 }
 
-func (o *outbox) Send(_ context.Context, m accounts.Message) error {
+func (o *outbox) Send(_ context.Context, m accounts.Message) (string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.fail != nil {
-		return o.fail
+		return "", o.fail
 	}
 	o.sent = append(o.sent, m)
-	return nil
+	return fmt.Sprintf("msg-%d", len(o.sent)), nil
 }
 
 func (o *outbox) last(tb testing.TB) accounts.Message {
@@ -178,6 +178,7 @@ func TestDeleteLeavesNothingReachable(t *testing.T) {
 	if _, err := svc.ResetPassword(ctx, admin, u.ID, accounts.ResetPasswordInput{SendResetLink: true}); err != nil {
 		t.Fatal(err)
 	}
+	f.deliver(t, svc)
 	link := tokenIn(t, box.last(t).Text)
 
 	err := f.svc.DeleteUser(ctx, admin, u.ID, "")
@@ -344,11 +345,12 @@ func TestResetPasswordThreeWays(t *testing.T) {
 	}
 	f.login(t, "kpu", "patron", res.GeneratedPassword)
 	res, err = svc.ResetPassword(ctx, admin, u.ID, accounts.ResetPasswordInput{Generate: true, Notify: true})
-	if err != nil || res.GeneratedPassword != "" || !res.Emailed {
+	if err != nil || res.GeneratedPassword != "" || !res.Emailed || res.NoticeID == "" {
 		t.Fatalf("generate+notify: %+v %v", res, err)
 	}
+	f.deliver(t, svc)
 	mail := box.last(t)
-	if mail.To != "p@kpu.ca" || mail.Tag != "password-reset" {
+	if mail.To != "p@kpu.ca" || mail.Tag != string(accounts.NoticeTemporaryPassword) {
 		t.Errorf("notice: %+v", mail)
 	}
 	pw := regexp.MustCompile(`(?m)^ {4}(\S+)$`).FindStringSubmatch(mail.Text)
@@ -368,6 +370,7 @@ func TestResetPasswordThreeWays(t *testing.T) {
 	if _, err := svc.ResetPassword(ctx, admin, u.ID, accounts.ResetPasswordInput{SendResetLink: true}); err != nil {
 		t.Fatal(err)
 	}
+	f.deliver(t, svc)
 	link := tokenIn(t, box.last(t).Text)
 	wantCode(t, svc.CompletePasswordReset(ctx, link, "short"), accounts.CodeInvalid) // refused: the link stays usable
 	if err := svc.CompletePasswordReset(ctx, link, "my favourite reading lamp"); err != nil {
@@ -387,6 +390,7 @@ func TestResetPasswordThreeWays(t *testing.T) {
 	if _, err := svc.ResetPassword(ctx, admin, u.ID, accounts.ResetPasswordInput{SendResetLink: true}); err != nil {
 		t.Fatal(err)
 	}
+	f.deliver(t, svc)
 	link = tokenIn(t, box.last(t).Text)
 	f.clock.Advance(25 * time.Hour)
 	wantCode(t, svc.CompletePasswordReset(ctx, link, "too late for this one"), accounts.CodeInvalid)
@@ -418,6 +422,7 @@ func TestAuditTrail(t *testing.T) {
 	if _, err := svc.ResetPassword(ctx, admin, u.ID, accounts.ResetPasswordInput{SendResetLink: true}); err != nil {
 		t.Fatal(err)
 	}
+	f.deliver(t, svc)
 	link := tokenIn(t, box.last(t).Text)
 	tick()
 	if _, err := f.svc.SetUserStatus(ctx, admin, u.ID, accounts.StatusInactive); err != nil {

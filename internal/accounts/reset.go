@@ -3,7 +3,6 @@ package accounts
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"time"
 )
 
@@ -19,7 +18,8 @@ type ResetToken struct {
 
 // ResetPasswordInput is one of the three ways staff reset a password:
 // a password they choose (typed twice), a generated one (returned once, or
-// e-mailed with Notify), or a single-use link e-mailed to the user.
+// generated and e-mailed by the notice worker with Notify), or a
+// single-use link e-mailed to the user.
 type ResetPasswordInput struct {
 	Password             string
 	PasswordConfirmation string
@@ -32,7 +32,10 @@ type ResetPasswordInput struct {
 type ResetResult struct {
 	Message           string
 	GeneratedPassword string // only for Generate without Notify
-	Emailed           bool
+	// Emailed is true when a notice was queued: the mail itself (and the
+	// password or link in it) is made by the notice worker.
+	Emailed  bool
+	NoticeID string // the queued notice, to follow in the user's notices
 }
 
 func (in ResetPasswordInput) ways() int {
@@ -47,7 +50,9 @@ func (in ResetPasswordInput) ways() int {
 
 // ResetPassword resets a user's password as staff. A password that staff
 // set or generated is temporary when the tenant says so (the default).
-// Every reset ends the user's sessions.
+// Every reset ends the user's sessions. The e-mailed ways only queue a
+// notice: its sender makes the password or link when it sends it, so that
+// no secret waits in a queue.
 func (s *Service) ResetPassword(ctx context.Context, c Caller, id string, in ResetPasswordInput) (ResetResult, error) {
 	p, err := s.principal(ctx, c, accessAdmin)
 	if err != nil {
@@ -70,14 +75,14 @@ func (s *Service) ResetPassword(ctx context.Context, c Caller, id string, in Res
 	if (in.Notify || in.SendResetLink) && u.Email == "" {
 		return ResetResult{}, FieldError("email", "%s has no e-mail address: set a password for them, or generate one and pass it on another way", u.Username)
 	}
-	if (in.Notify || in.SendResetLink) && s.mailer == nil {
+	if (in.Notify || in.SendResetLink) && s.notices == nil {
 		return ResetResult{}, E(CodeUnavailable, "e-mail is not configured for this deployment")
 	}
 	if in.SendResetLink && s.cfg.ResetPageURL == "" {
 		return ResetResult{}, E(CodeUnavailable, "reset links are not configured for this deployment (no reset page URL)")
 	}
-	if in.SendResetLink {
-		return s.sendResetLink(ctx, p, t, u)
+	if in.SendResetLink || in.Notify {
+		return s.queueReset(ctx, p, u, in.SendResetLink)
 	}
 
 	var password, generated string
@@ -100,34 +105,32 @@ func (s *Service) ResetPassword(ctx context.Context, c Caller, id string, in Res
 		return ResetResult{}, Internal(fmt.Errorf("hash: %w", err))
 	}
 	ev := s.audit(ctx, p, ActionUserPasswordReset, u)
-	if in.Notify {
-		detail += ", e-mailed"
-	}
 	ev.Detail = detail
 	if err := s.store.SetPassword(ctx, u.TenantID, u.ID, u.Version, hash, t.Settings.StaffPasswordsMustChange, s.now(), ev); err != nil {
 		return ResetResult{}, s.storeErr("reset password of", u.ID, err)
 	}
 	s.endSessions(ctx, u)
-	res := ResetResult{Message: "Successfully Updated User Password"}
-	if in.Notify {
-		err := s.mailer.Send(ctx, Message{
-			To: u.Email, SenderName: t.Sender(), Tag: "password-reset",
-			Subject: fmt.Sprintf("Your %s password was reset", t.Sender()),
-			Text: fmt.Sprintf("Hello %s,\n\nstaff at %s have reset your password. Your new temporary password is:\n\n    %s\n\nSign in with it and you will be asked to choose your own.\nIf you did not ask for this, contact the library.\n",
-				u.Username, t.Sender(), generated),
-		})
-		if err != nil {
-			// The password is already changed; staff must know the user
-			// was not told, and can send a link instead.
-			s.log.ErrorContext(ctx, "reset notice not sent", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
-			return ResetResult{}, &Error{Code: CodeUnavailable, Message: "the password was reset but the e-mail could not be sent; reset again, or send a reset link", Err: err}
-		}
-		res.Emailed, res.Message = true, "Successfully Updated User Password; the new password was e-mailed to the user"
-	} else {
-		res.GeneratedPassword = generated
-	}
 	s.log.InfoContext(ctx, "password reset", "tenant", u.TenantID, "user_id", u.ID, "by", p.UserID, "how", detail)
-	return res, nil
+	return ResetResult{Message: "Successfully Updated User Password", GeneratedPassword: generated}, nil
+}
+
+// queueReset records the staff action with its notice and queues it. The
+// password (or link) changes when the notice is sent, not now: until then
+// the user's current password keeps working.
+func (s *Service) queueReset(ctx context.Context, p Principal, u User, link bool) (ResetResult, error) {
+	kind, action, detail, msg := NoticeTemporaryPassword, ActionUserPasswordReset, "generated, to be e-mailed",
+		"A new temporary password will be generated and e-mailed to the user"
+	if link {
+		kind, action, detail, msg = NoticeResetLink, ActionUserResetLink, "link to be e-mailed", "A reset link will be e-mailed to the user"
+	}
+	ev := s.audit(ctx, p, action, u)
+	ev.Detail = detail
+	n, err := s.notify(ctx, NoticeRequest{TenantID: u.TenantID, UserID: u.ID, Kind: kind}, ev)
+	if err != nil {
+		return ResetResult{}, s.storeErr("queue reset notice for", u.ID, err)
+	}
+	s.log.InfoContext(ctx, "reset notice queued", "tenant", u.TenantID, "user_id", u.ID, "by", p.UserID, "kind", string(kind), "notice", n.ID)
+	return ResetResult{Message: msg, Emailed: true, NoticeID: n.ID}, nil
 }
 
 // endSessions revokes every session of u; failure leaves them to expire,
@@ -136,35 +139,6 @@ func (s *Service) endSessions(ctx context.Context, u User) {
 	if err := s.store.DeleteUserSessions(ctx, u.TenantID, u.ID, ""); err != nil {
 		s.log.ErrorContext(ctx, "revoke sessions", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
 	}
-}
-
-func (s *Service) sendResetLink(ctx context.Context, p Principal, t Tenant, u User) (ResetResult, error) {
-	token, err := newToken(s.rand, u.TenantID, u.ID)
-	if err != nil {
-		return ResetResult{}, Internal(err)
-	}
-	now := s.now()
-	rt := ResetToken{TenantID: u.TenantID, UserID: u.ID, ID: SessionIDOf(token), CreatedAt: now, ExpiresAt: now.Add(time.Duration(t.Settings.ResetLinkTTL))}
-	ev := s.audit(ctx, p, ActionUserResetLink, u)
-	ev.Detail = "link issued"
-	if err := s.store.PutResetToken(ctx, rt, ev); err != nil {
-		return ResetResult{}, fmt.Errorf("store reset token of %s: %w", u.ID, err)
-	}
-	// The token travels in the fragment: browsers do not send it to the
-	// page's server or in Referer headers.
-	link := s.cfg.ResetPageURL + "#token=" + url.QueryEscape(token)
-	err = s.mailer.Send(ctx, Message{
-		To: u.Email, SenderName: t.Sender(), Tag: "password-reset-link",
-		Subject: fmt.Sprintf("Set a new %s password", t.Sender()),
-		Text: fmt.Sprintf("Hello %s,\n\nstaff at %s sent you a link to set a new password:\n\n%s\n\nThe link works once and expires at %s UTC.\nUntil you use it, your current password keeps working. If you did not expect this message, you can ignore it.\n",
-			u.Username, t.Sender(), link, rt.ExpiresAt.Format("2006-01-02 15:04")),
-	})
-	if err != nil {
-		s.log.ErrorContext(ctx, "reset link not sent", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
-		return ResetResult{}, &Error{Code: CodeUnavailable, Message: "the reset link could not be e-mailed; try again shortly", Err: err}
-	}
-	s.log.InfoContext(ctx, "reset link sent", "tenant", u.TenantID, "user_id", u.ID, "by", p.UserID)
-	return ResetResult{Message: "A password reset link was e-mailed to the user", Emailed: true}, nil
 }
 
 // errBadResetLink is the one answer for every unusable link.

@@ -21,6 +21,9 @@ type Config struct {
 	// ResetPageURL is the page an e-mailed reset link opens; the token is
 	// appended as "#token=…".
 	ResetPageURL string
+	// SignInURL is where patrons sign in, as every notice tells them;
+	// empty means the origin of ResetPageURL.
+	SignInURL string
 	// ImportBucket holds uploaded files under imports/<tenant>/.
 	ImportBucket string
 	// RowsPerChunk is how many rows one queue message covers (default 250):
@@ -33,6 +36,12 @@ type Config struct {
 	// per vCPU). argon2id is memory-hard: measured, more rows in flight
 	// than vCPUs fight over memory bandwidth and import slower.
 	ImportWorkers int
+	// NoticeSendRate caps sends per second across every notice worker
+	// (default 14, where SES accounts start); NoticeWorkerConcurrency is
+	// how many workers run at once (default 2). Each worker paces itself
+	// at NoticeSendRate / NoticeWorkerConcurrency.
+	NoticeSendRate          float64
+	NoticeWorkerConcurrency int
 }
 
 func (c Config) withDefaults() Config {
@@ -57,6 +66,12 @@ func (c Config) withDefaults() Config {
 	if c.ImportWorkers <= 0 {
 		c.ImportWorkers = runtime.NumCPU()
 	}
+	if c.NoticeSendRate <= 0 {
+		c.NoticeSendRate = 14
+	}
+	if c.NoticeWorkerConcurrency <= 0 {
+		c.NoticeWorkerConcurrency = 2
+	}
 	return c
 }
 
@@ -65,10 +80,18 @@ func (c Config) withDefaults() Config {
 type Deps struct {
 	Store  Store
 	Hasher PasswordHasher
-	Mailer Mailer     // nil: no e-mail; the mail options of resets are refused
-	Blobs  Blobs      // the import bucket; nil where a function has none
-	Queue  ChunkQueue // the chunk queue; nil where a function has none
-	Clock  func() time.Time
+	// Mailer sends the notices; only the notice worker has one.
+	Mailer Mailer
+	// Notices queues notices for the worker; nil where a function raises
+	// none, and then the mail options of resets are refused.
+	Notices NoticeQueue
+	Blobs   Blobs      // the import bucket; nil where a function has none
+	Queue   ChunkQueue // the chunk queue; nil where a function has none
+	Clock   func() time.Time
+	// Wait returns after d has passed on Clock (or when ctx ends): the
+	// clock's timer, so that a test's fake clock paces sends without
+	// sleeping. nil is the real timer.
+	Wait   func(ctx context.Context, d time.Duration) error
 	Random io.Reader
 	Logger *slog.Logger
 }
@@ -76,15 +99,18 @@ type Deps struct {
 // Service is the account domain: every rule and authorization check lives
 // here, behind the ports; adapters only translate.
 type Service struct {
-	store  Store
-	hasher PasswordHasher
-	mailer Mailer
-	blobs  Blobs
-	queue  ChunkQueue
-	now    func() time.Time
-	rand   io.Reader
-	log    *slog.Logger
-	cfg    Config
+	store   Store
+	hasher  PasswordHasher
+	mailer  Mailer
+	notices NoticeQueue
+	blobs   Blobs
+	queue   ChunkQueue
+	now     func() time.Time
+	wait    func(context.Context, time.Duration) error
+	pacer   *pacer
+	rand    io.Reader
+	log     *slog.Logger
+	cfg     Config
 }
 
 // NewService builds the service.
@@ -98,7 +124,15 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{store: d.Store, hasher: d.Hasher, mailer: d.Mailer, blobs: d.Blobs, queue: d.Queue, now: func() time.Time { return d.Clock().UTC() }, rand: d.Random, log: d.Logger, cfg: cfg.withDefaults()}
+	if d.Wait == nil {
+		d.Wait = realWait
+	}
+	cfg = cfg.withDefaults()
+	return &Service{
+		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue,
+		now: func() time.Time { return d.Clock().UTC() }, wait: d.Wait, rand: d.Random, log: d.Logger, cfg: cfg,
+		pacer: &pacer{interval: time.Duration(float64(time.Second) * float64(cfg.NoticeWorkerConcurrency) / cfg.NoticeSendRate)},
+	}
 }
 
 // access is what a call needs of its caller.

@@ -98,6 +98,8 @@ type Store interface {
 	AuditStore
 	JobStore
 	SetStore
+	LetterStore
+	NoticeStore
 }
 
 // UserQuery selects users for the staff listing. Email, Barcode and

@@ -46,6 +46,11 @@ type User struct {
 	LastLoginAt        time.Time
 	PasswordChangedAt  time.Time
 	Version            int64 // optimistic locking: bumped on every change
+	// EmailStatus is what SES reported against Email (a hard bounce or a
+	// complaint); notices to a flagged address are skipped. Changing the
+	// address clears it.
+	EmailStatus   EmailStatus
+	EmailStatusAt time.Time
 	// ImportJob and ImportRow name the import row that last wrote the user,
 	// so a redelivered chunk recognises its own work and counts it once.
 	ImportJob string

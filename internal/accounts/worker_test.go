@@ -77,7 +77,7 @@ func TestAChunkStopsAtItsFirstStoreErrorOrWhenItsContextEnds(t *testing.T) {
 			defer cancel()
 			w := tc.watch(cancel)
 			w.Store, w.PasswordHasher = e.store, hasherFast()
-			e.svc = accounts.NewService(accounts.Deps{Store: w, Hasher: w, Clock: e.clock.Now, Mailer: e.box, Blobs: e.blobs, Queue: e.q, Logger: e.logger()},
+			e.svc = accounts.NewService(accounts.Deps{Store: w, Hasher: w, Clock: e.clock.Now, Mailer: e.box, Notices: e.notices, Blobs: e.blobs, Queue: e.q, Logger: e.logger()},
 				accounts.Config{ImportBucket: importBucket, RowsPerChunk: 10, ImportWorkers: 1})
 			var file strings.Builder
 			for i := 1; i <= 10; i++ {

@@ -47,10 +47,13 @@ func newEnvWith(tb testing.TB, mail *outbox, tenants ...string) *env {
 		Store:  dynamostore.New(client, table),
 		Hasher: passhash.New(passhash.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}), Logger: log,
 	}
+	q := &inlineNotices{}
 	if mail != nil {
-		deps.Mailer = mail
+		deps.Mailer, deps.Notices = mail, q
 	}
-	svc := accounts.NewService(deps, accounts.Config{ResetPageURL: resetPage})
+	// A high rate: pacing is the notice tests' subject, not these.
+	svc := accounts.NewService(deps, accounts.Config{ResetPageURL: resetPage, NoticeSendRate: 1000})
+	q.svc = svc
 	for _, t := range tenants {
 		if _, err := svc.Bootstrap(context.Background(), accounts.BootstrapInput{TenantID: t, AdminUsername: "admin", AdminPassword: adminPassword}); err != nil {
 			tb.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/apigw"
@@ -22,14 +23,22 @@ type outbox struct {
 	fail bool
 }
 
-func (o *outbox) Send(_ context.Context, m accounts.Message) error {
+func (o *outbox) Send(_ context.Context, m accounts.Message) (string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.fail {
-		return errors.New("ses: throttled")
+		return "", errors.New("ses: throttled")
 	}
 	o.msgs = append(o.msgs, m)
-	return nil
+	return "msg", nil
+}
+
+// inlineNotices delivers each notice as it is queued, as the local stack's
+// worker soon would, so a test reads the mail right after the request.
+type inlineNotices struct{ svc *accounts.Service }
+
+func (q *inlineNotices) Enqueue(ctx context.Context, ref accounts.NoticeRef, _ time.Duration) error {
+	return q.svc.DeliverNotice(ctx, ref)
 }
 
 func (o *outbox) count() int {
@@ -64,7 +73,7 @@ func resetToken(tb testing.TB, m accounts.Message) string {
 	return tok
 }
 
-var mailedPassword = regexp.MustCompile(`temporary password is:\s+(\S+)`)
+var mailedPassword = regexp.MustCompile(`(?m)^ {4}(\S+)$`)
 
 type handler func(context.Context, apigw.Request) (apigw.Response, error)
 

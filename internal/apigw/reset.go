@@ -23,7 +23,11 @@ type resetPasswordResponse struct {
 	// GeneratedPassword is shown this once, and only when it was not
 	// e-mailed.
 	GeneratedPassword string `json:"generatedPassword,omitempty"`
-	Emailed           bool   `json:"emailed"`
+	// Emailed says a notice was queued: the worker makes the password or
+	// link when it sends the mail. NoticeID follows it in the user's
+	// notices.
+	Emailed  bool   `json:"emailed"`
+	NoticeID string `json:"noticeId,omitempty"`
 }
 
 // ResetPassword is POST /v1/admin/users/{id}/password.
@@ -40,7 +44,7 @@ func (a *API) ResetPassword(ctx context.Context, req Request) (Response, error) 
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{status: http.StatusOK, body: resetPasswordResponse{Message: res.Message, GeneratedPassword: res.GeneratedPassword, Emailed: res.Emailed}}, nil
+		return reply{status: http.StatusOK, body: resetPasswordResponse{Message: res.Message, GeneratedPassword: res.GeneratedPassword, Emailed: res.Emailed, NoticeID: res.NoticeID}}, nil
 	})
 }
 

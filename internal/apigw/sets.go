@@ -3,40 +3,21 @@ package apigw
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-// setView is an itemized set of users, as built by a set import.
-type setView struct {
-	ID        string             `json:"id"`
-	Name      string             `json:"name"`
-	Status    accounts.SetStatus `json:"status"`
-	Members   int                `json:"members"`
-	ImportID  string             `json:"importId"`
-	CreatedAt time.Time          `json:"createdAt"`
-}
+// The set bodies are the CLI's too.
+type (
+	setView         = apiwire.Set
+	setMemberView   = apiwire.SetMember
+	setListResponse = apiwire.SetList
+	setResponse     = apiwire.SetDetail
+)
 
 func setViewOf(s accounts.Set) setView {
-	return setView{ID: s.ID, Name: s.Name, Status: s.Status, Members: s.Members, ImportID: s.JobID, CreatedAt: s.CreatedAt.UTC()}
-}
-
-type setMemberView struct {
-	UserID    string `json:"userId"`
-	Username  string `json:"username"`
-	PrimaryID string `json:"primaryId,omitempty"`
-	Row       int    `json:"row"` // the file row that added the user
-}
-
-type setListResponse struct {
-	Sets []setView `json:"sets"`
-}
-
-type setResponse struct {
-	Set        setView         `json:"set"`
-	Members    []setMemberView `json:"members"`
-	NextCursor string          `json:"nextCursor,omitempty"`
+	return setView{ID: s.ID, Name: s.Name, Status: string(s.Status), Members: s.Members, ImportID: s.JobID, CreatedAt: s.CreatedAt.UTC()}
 }
 
 // ListSets is GET /v1/admin/sets: the tenant's sets, newest first.

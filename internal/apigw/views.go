@@ -14,6 +14,7 @@ func viewOf(u accounts.User) userView {
 		ID: u.ID, Tenant: u.TenantID, Username: u.Username, Email: u.Email, Barcode: u.Barcode, PrimaryID: u.PrimaryID,
 		Roles: nonNil(u.Roles), Status: string(u.Status), Queues: nonNil(u.Queues), CannedMessagePools: nonNil(u.CannedMessagePools),
 		MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+		EmailStatus: string(u.EmailStatus),
 	}
 	if !u.LastLoginAt.IsZero() {
 		t := u.LastLoginAt

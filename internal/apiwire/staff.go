@@ -20,6 +20,9 @@ type User struct {
 	UpdatedAt          time.Time  `json:"updatedAt"`
 	LastLoginAt        *time.Time `json:"lastLoginAt,omitempty"`
 	Version            int64      `json:"version"`
+	// EmailStatus is "bounced" or "complained" when SES reported so about
+	// Email (notices to it are then skipped); absent otherwise.
+	EmailStatus string `json:"emailStatus,omitempty"`
 }
 
 // UserList is GET /v1/admin/users: a page sorted by username.

@@ -15,6 +15,7 @@ import (
 //	T#<t>#BARCODE#<key>    GUARD               barcode uniqueness
 //	T#<t>#PRIMARYID#<key>  GUARD               primary ID uniqueness
 //	T#<t>#USER#<id>        RESET#<sha256>      a password-reset link
+//	T#<t>#USER#<id>        NOTICE#<id>         a notice to that user (notices.go)
 //	T#<t>#AUDIT#<yyyy-mm>  <time>#<id>         the audit trail, by month
 //
 // gsi1 lists a tenant's users by username. Its partition key is spread over

@@ -44,6 +44,9 @@ func userItem(u accounts.User) map[string]av {
 	if u.ImportJob != "" {
 		item["importJob"], item["importRow"] = s(u.ImportJob), n(int64(u.ImportRow))
 	}
+	if u.EmailStatus != "" {
+		item["emailStatus"], item["emailStatusAt"] = s(string(u.EmailStatus)), s(ts(u.EmailStatusAt))
+	}
 	return item
 }
 
@@ -60,6 +63,7 @@ func userFromItem(m map[string]av) (accounts.User, error) {
 		LastLoginAt: parseTS(m, "lastLoginAt"), PasswordChangedAt: parseTS(m, "passwordChangedAt"),
 		Version:   a.num("version"),
 		ImportJob: str(m, "importJob"), ImportRow: a.integer("importRow"),
+		EmailStatus: accounts.EmailStatus(str(m, "emailStatus")), EmailStatusAt: parseTS(m, "emailStatusAt"),
 	}
 	if a.err != nil {
 		return accounts.User{}, fmt.Errorf("decode user %s: %w", u.ID, a.err)
@@ -272,6 +276,13 @@ func (st *Store) userUpdate(prev, next accounts.User) *ddb.Update {
 		} else {
 			removes = append(removes, nk)
 		}
+	}
+	if accounts.EmailKey(prev.Email) != accounts.EmailKey(next.Email) {
+		// The e-mail status is SES's word on the old address, written by
+		// SetUserEmailStatus rather than by edits; a new address starts
+		// clean even if a bounce landed after prev was read.
+		names["#es"], names["#esat"] = "emailStatus", "emailStatusAt"
+		removes = append(removes, "#es", "#esat")
 	}
 	expr := "SET " + strings.Join(sets, ", ")
 	if len(removes) > 0 {

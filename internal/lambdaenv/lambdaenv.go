@@ -1,6 +1,7 @@
 // Package lambdaenv reads a function's environment once, at init: the table,
 // the log level, session lifetimes, hashing parameters, the mail sender and
-// reset page, the import bucket and chunk queue, and the AWS SDK
+// reset page, the import bucket and chunk queue, the notice queue and its
+// pacing, and the AWS SDK
 // configuration. The same code runs on AWS and in the local stack, where the
 // SDK's own AWS_ENDPOINT_URL_<SERVICE> variables point it at local services
 // (and S3_FORCE_PATH_STYLE=true makes S3 requests path-style).
@@ -10,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
@@ -43,10 +46,22 @@ type Env struct {
 	// ChunkQueueURL is the queue import chunks are sent to
 	// (CHUNK_QUEUE_URL); only the ingest function sends to it.
 	ChunkQueueURL string
+	// NoticeQueueURL is the queue notices are handed to (NOTICE_QUEUE_URL);
+	// functions that raise notices, and the notices-worker for its delayed
+	// retries, send to it.
+	NoticeQueueURL string
+	// SESConfigurationSet is the SES configuration set mail is sent through
+	// (SES_CONFIGURATION_SET), whose event destination reports bounces and
+	// complaints; only the notices-worker sends.
+	SESConfigurationSet string
 	// S3PathStyle makes S3 requests path-style (S3_FORCE_PATH_STYLE=true);
 	// only the local stack sets it, as its S3 has no per-bucket host names.
 	S3PathStyle bool
 }
+
+// maxNoticeSendRate bounds NOTICE_SEND_RATE: well above any SES account's
+// rate, so that a typo (14000 for 14) is caught.
+const maxNoticeSendRate = 1000
 
 // maxRowsPerChunk bounds ROWS_PER_CHUNK: a chunk must finish well inside
 // the worker's timeout, hashing a password per row.
@@ -80,6 +95,29 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 			return e, fmt.Errorf("CHUNK_QUEUE_URL=%q is not an absolute http(s) queue URL", e.ChunkQueueURL)
 		}
 	}
+	if e.NoticeQueueURL, err = queueURL(getenv, "NOTICE_QUEUE_URL"); err != nil {
+		return e, err
+	}
+	e.SESConfigurationSet = strings.TrimSpace(getenv("SES_CONFIGURATION_SET"))
+	if e.Accounts.SignInURL, err = signInURL(getenv("SIGN_IN_URL")); err != nil {
+		return e, err
+	}
+	if v := getenv("NOTICE_SEND_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r <= 0 || r > maxNoticeSendRate || math.IsNaN(r) {
+			return e, fmt.Errorf("NOTICE_SEND_RATE=%q is not a number of sends per second above 0 and at most %d", v, maxNoticeSendRate)
+		}
+		e.Accounts.NoticeSendRate = r
+	}
+	if v := getenv("NOTICE_WORKER_CONCURRENCY"); v != "" {
+		// The worker count the rate is shared by (the event source's
+		// MaximumConcurrency).
+		c, err := strconv.Atoi(v)
+		if err != nil || c < 1 || c > 1000 {
+			return e, fmt.Errorf("NOTICE_WORKER_CONCURRENCY=%q is not a whole number between 1 and 1000", v)
+		}
+		e.Accounts.NoticeWorkerConcurrency = c
+	}
 	if v := getenv("ROWS_PER_CHUNK"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxRowsPerChunk {
@@ -110,6 +148,30 @@ func duration(getenv func(string) string, name string) (time.Duration, error) {
 	return d, nil
 }
 
+func queueURL(getenv func(string) string, name string) (string, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return "", nil
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("%s=%q is not an absolute http(s) queue URL", name, v)
+	}
+	return v, nil
+}
+
+// signInURL checks the address notices give for signing in; empty means
+// the origin of the reset page.
+func signInURL(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("SIGN_IN_URL=%q is not an absolute http(s) URL", v)
+	}
+	return v, nil
+}
+
 // resetPageURL checks the reset page: an absolute http(s) URL without a
 // fragment, since the token is appended as "#token=…". Empty is allowed (no
 // function that sends links runs without it in the template).
@@ -133,6 +195,16 @@ func (e Env) S3() *s3.Client {
 		o.UsePathStyle = e.S3PathStyle
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
+}
+
+// SES returns an SES client with the SDK's retries off. The notice
+// pipeline retries a failed send itself (three attempts, counted in the
+// notice, with backoff), and the SDK's standard retryer would multiply
+// them: it retries throttling up to three times per attempt, and counts
+// SES's LimitExceededException as a throttle, so a quota problem would be
+// hammered nine times where it should be tried three.
+func (e Env) SES() *ses.Client {
+	return ses.NewFromConfig(e.AWS, func(o *ses.Options) { o.Retryer = aws.NopRetryer{} })
 }
 
 // SQS returns an SQS client.

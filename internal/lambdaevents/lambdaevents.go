@@ -1,5 +1,6 @@
 // Package lambdaevents adapts the asynchronous Lambda triggers — S3
-// ObjectCreated notifications and SQS batches — to the account service.
+// ObjectCreated notifications, SQS batches of import chunks and notices, and
+// the SES events SNS delivers — to the account service.
 package lambdaevents
 
 import (
@@ -9,11 +10,13 @@ import (
 
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/logging"
+	"github.com/libaccounts/libaccounts/internal/sqsqueue"
 )
 
 // Handlers serves the import pipeline's triggers.
@@ -67,4 +70,107 @@ func (h *Handlers) ImportChunks(ctx context.Context, ev events.SQSEvent) (events
 		h.log.InfoContext(mctx, "chunk done", "tenant", task.TenantID, "job", task.JobID, "chunk", task.Index, "rows", task.Rows)
 	}
 	return resp, nil
+}
+
+// Notices delivers each notice message and reports the ones to come back
+// (ReportBatchItemFailures): a notice another delivery holds, or a failure
+// to record or re-queue it. Attempts are counted in the notice, not by
+// receive count, so a redelivery costs no attempt.
+func (h *Handlers) Notices(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		ref, err := sqsqueue.DecodeNotice(m.Body)
+		if err != nil {
+			h.log.ErrorContext(ctx, "malformed notice message dropped", "message_id", m.MessageId, "error", err.Error())
+			continue
+		}
+		mctx := logging.WithRequestID(ctx, m.MessageId)
+		if err := h.svc.DeliverNotice(mctx, ref); err != nil {
+			level := slog.LevelError
+			if errors.Is(err, accounts.ErrNoticeInFlight) {
+				level = slog.LevelInfo
+			}
+			h.log.Log(mctx, level, "notice not done; it comes back", "tenant", ref.TenantID, "user_id", ref.UserID, "notice", ref.NoticeID,
+				"receive_count", m.Attributes["ApproximateReceiveCount"], "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// sesEvent is the part of an SES event-publishing record (or of an SES
+// notification, which says notificationType) that the service uses.
+type sesEvent struct {
+	EventType        string `json:"eventType"`
+	NotificationType string `json:"notificationType"`
+	Mail             struct {
+		MessageID string              `json:"messageId"`
+		Timestamp time.Time           `json:"timestamp"`
+		Tags      map[string][]string `json:"tags"`
+	} `json:"mail"`
+	Bounce *struct {
+		BounceType    string    `json:"bounceType"`
+		BounceSubType string    `json:"bounceSubType"`
+		Timestamp     time.Time `json:"timestamp"`
+	} `json:"bounce"`
+	Complaint *struct {
+		Timestamp time.Time `json:"timestamp"`
+	} `json:"complaint"`
+	Delivery *struct {
+		Timestamp time.Time `json:"timestamp"`
+	} `json:"delivery"`
+}
+
+// MailEvents records the SES events (bounce, complaint, delivery) that the
+// configuration set publishes to SNS. An event it cannot read is dropped
+// loudly; a failure to record one is returned, so that Lambda retries the
+// (idempotent) delivery.
+func (h *Handlers) MailEvents(ctx context.Context, ev events.SNSEvent) error {
+	var errs []error
+	for _, r := range ev.Records {
+		var e sesEvent
+		if err := json.Unmarshal([]byte(r.SNS.Message), &e); err != nil {
+			h.log.ErrorContext(ctx, "unreadable SES event dropped", "sns_message_id", r.SNS.MessageID)
+			continue
+		}
+		typ := e.EventType
+		if typ == "" {
+			typ = e.NotificationType
+		}
+		tag := func(name string) string {
+			if v := e.Mail.Tags[name]; len(v) > 0 {
+				return v[0]
+			}
+			return ""
+		}
+		me := accounts.MailEvent{
+			Type: accounts.MailEventType(typ), ProviderMessageID: e.Mail.MessageID,
+			TenantID: tag("tenant"), UserID: tag("user"), NoticeID: tag("notice"), At: e.Mail.Timestamp,
+		}
+		switch {
+		case e.Bounce != nil:
+			me.BounceType, me.BounceSubType = e.Bounce.BounceType, e.Bounce.BounceSubType
+			me.At = later(me.At, e.Bounce.Timestamp)
+		case e.Complaint != nil:
+			me.At = later(me.At, e.Complaint.Timestamp)
+		case e.Delivery != nil:
+			me.At = later(me.At, e.Delivery.Timestamp)
+		}
+		if me.At.IsZero() {
+			me.At = r.SNS.Timestamp
+		}
+		rctx := logging.WithRequestID(ctx, r.SNS.MessageID)
+		if err := h.svc.RecordMailEvent(rctx, me); err != nil {
+			h.log.ErrorContext(rctx, "mail event not recorded; will retry", "type", typ, "tenant", me.TenantID, "notice", me.NoticeID, "error", err.Error())
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

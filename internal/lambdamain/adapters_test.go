@@ -14,11 +14,13 @@ func TestAdaptersFollowTheEnvironment(t *testing.T) {
 		name                 string
 		env                  lambdaenv.Env
 		mailer, blobs, queue bool
+		notices              bool
 	}{
-		{"none", lambdaenv.Env{}, false, false, false},
-		{"mail", lambdaenv.Env{MailFrom: "no-reply@example.org"}, true, false, false},
-		{"bucket", func() lambdaenv.Env { e := lambdaenv.Env{}; e.Accounts.ImportBucket = "b"; return e }(), false, true, false},
-		{"queue", lambdaenv.Env{ChunkQueueURL: "https://sqs.example/q"}, false, false, true},
+		{"none", lambdaenv.Env{}, false, false, false, false},
+		{"mail", lambdaenv.Env{MailFrom: "no-reply@example.org"}, true, false, false, false},
+		{"bucket", func() lambdaenv.Env { e := lambdaenv.Env{}; e.Accounts.ImportBucket = "b"; return e }(), false, true, false, false},
+		{"queue", lambdaenv.Env{ChunkQueueURL: "https://sqs.example/q"}, false, false, true, false},
+		{"notice queue", lambdaenv.Env{NoticeQueueURL: "https://sqs.example/n"}, false, false, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -36,6 +38,18 @@ func TestAdaptersFollowTheEnvironment(t *testing.T) {
 			if got := d.Queue != nil; got != c.queue {
 				t.Errorf("queue built = %v, want %v", got, c.queue)
 			}
+			if got := d.Notices != nil; got != c.notices {
+				t.Errorf("notice queue built = %v, want %v", got, c.notices)
+			}
 		})
+	}
+}
+
+// TestSESClientDoesNotRetry: the notice pipeline counts its own three
+// attempts; the SDK's retryer would multiply them, and treats SES's
+// LimitExceededException as a throttle to retry.
+func TestSESClientDoesNotRetry(t *testing.T) {
+	if got := (lambdaenv.Env{}).SES().Options().Retryer.MaxAttempts(); got != 1 {
+		t.Errorf("the SES client makes up to %d attempts per send, want 1", got)
 	}
 }

@@ -8,7 +8,6 @@ package lambdamain
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
 	"github.com/libaccounts/libaccounts/internal/apigw"
@@ -33,7 +32,7 @@ func API(pick func(*apigw.API) any) {
 	lambda.Start(pick(a))
 }
 
-// Events starts a handler of S3 or SQS events.
+// Events starts a handler of S3, SQS or SNS events.
 func Events(pick func(*lambdaevents.Handlers) any) {
 	env, svc, _ := wire()
 	lambda.Start(pick(lambdaevents.New(svc, env.Logger)))
@@ -48,7 +47,7 @@ func wire() (lambdaenv.Env, *accounts.Service, accounts.Blobs) {
 
 // Adapters builds the adapters env configures, and only those: the template
 // gives a function the variable of a service (MAIL_FROM, IMPORT_BUCKET,
-// CHUNK_QUEUE_URL) together with its IAM permission for it, so a function
+// CHUNK_QUEUE_URL, NOTICE_QUEUE_URL) together with its IAM permission for it, so a function
 // holds a client exactly when it may use it, and one that may not gets the
 // domain's clear refusal rather than an AccessDenied at its first call.
 func Adapters(env lambdaenv.Env) accounts.Deps {
@@ -58,7 +57,10 @@ func Adapters(env lambdaenv.Env) accounts.Deps {
 		Logger: env.Logger,
 	}
 	if env.MailFrom != "" {
-		deps.Mailer = sesmailer.New(ses.NewFromConfig(env.AWS), env.MailFrom)
+		deps.Mailer = sesmailer.New(env.SES(), env.MailFrom).WithConfigurationSet(env.SESConfigurationSet)
+	}
+	if env.NoticeQueueURL != "" {
+		deps.Notices = sqsqueue.NewNotices(env.SQS(), env.NoticeQueueURL)
 	}
 	if env.Accounts.ImportBucket != "" {
 		deps.Blobs = s3blobs.New(env.S3())

@@ -10,9 +10,3 @@ func CFN(t *Template) *cloudformation.Template { return t.cfn }
 
 // Raw returns the template as generic data after intrinsic resolution.
 func Raw(t *Template) map[string]any { return t.raw }
-
-// LoadWithParameters loads a template with parameter Defaults overridden,
-// as a deploy with parameter_overrides would see it.
-func LoadWithParameters(path string, params map[string]string) (*Template, error) {
-	return load(path, params)
-}

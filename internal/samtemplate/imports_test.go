@@ -170,10 +170,15 @@ func TestStackNamesGiveValidBucketNames(t *testing.T) {
 	}
 }
 
-func TestChunkQueues(t *testing.T) {
-	// The chunk queue hides a message long enough for Lambda's retries of
-	// the worker (six times its timeout, as AWS advises), parks a chunk that
-	// keeps failing, and both queues are encrypted.
+// maxReceives is each trigger queue's redrive policy: a chunk is parked
+// after five tries; a notice counts its own attempts, so its queue parks
+// only what the worker cannot read at all.
+var maxReceives = map[string]int{"ChunkQueue": 5, "NoticeQueue": 10}
+
+func TestQueues(t *testing.T) {
+	// A trigger queue hides a message long enough for Lambda's retries of
+	// its worker (six times its timeout, as AWS advises), parks a message
+	// that keeps failing, and every queue is encrypted.
 	tpl := loadTemplate(t)
 	queues := map[string]samtemplate.Queue{}
 	for _, q := range tpl.Queues() {
@@ -205,8 +210,8 @@ func TestChunkQueues(t *testing.T) {
 			t.Errorf("%s: no dead-letter queue in the template (RedrivePolicy.deadLetterTargetArn = %q)", q.LogicalID, q.DeadLetterQueue)
 			continue
 		}
-		if q.MaxReceiveCount != 5 {
-			t.Errorf("%s: maxReceiveCount = %d, want 5", q.LogicalID, q.MaxReceiveCount)
+		if want, ok := maxReceives[q.LogicalID]; !ok || q.MaxReceiveCount != want {
+			t.Errorf("%s: maxReceiveCount = %d, want %d", q.LogicalID, q.MaxReceiveCount, want)
 		}
 		if q.Retention != 4*24*time.Hour {
 			t.Errorf("%s: retention %v, want 4 days", q.LogicalID, q.Retention)
@@ -229,27 +234,64 @@ func TestChunkQueues(t *testing.T) {
 		}
 	}
 
-	// Someone hears about parked chunks.
-	var alarmed bool
-	for _, a := range samtemplate.CFN(tpl).GetAllCloudWatchAlarmResources() {
-		alarmed = alarmed || dlqAlarm(a)
-	}
-	if !alarmed {
-		t.Error("no alarm on ChunkDeadLetterQueue's ApproximateNumberOfMessagesVisible > 0")
+	if len(triggers) != len(maxReceives) {
+		t.Errorf("%d SQS triggers, want %d (update maxReceives)", len(triggers), len(maxReceives))
 	}
 }
 
-func dlqAlarm(a *cloudwatch.Alarm) bool {
-	if deref(a.Namespace) != "AWS/SQS" || deref(a.MetricName) != "ApproximateNumberOfMessagesVisible" ||
-		a.ComparisonOperator != "GreaterThanThreshold" || deref(a.Threshold) != 0 {
-		return false
-	}
-	for _, d := range a.Dimensions {
-		if d.Name == "QueueName" && d.Value == "${ChunkDeadLetterQueue.QueueName}" {
-			return true
+func TestDeadLetterAlarms(t *testing.T) {
+	// Someone hears about every parked message: each dead-letter queue has
+	// an alarm on its depth, which notifies AlarmTopicArn when one is given
+	// and has no actions otherwise.
+	dlqs := map[string]bool{}
+	for _, q := range loadTemplate(t).Queues() {
+		if q.DeadLetterQueue != "" {
+			dlqs[q.DeadLetterQueue] = true
 		}
 	}
-	return false
+	// ses-events' own: Lambda parks an SNS event it failed three times.
+	dlqs["SesEventsDeadLetterQueue"] = true
+	const topic = "arn:aws:sns:us-east-1:123456789012:libaccounts-operators"
+	for _, params := range []map[string]string{nil, {"AlarmTopicArn": topic}} {
+		tpl, err := samtemplate.LoadWithParameters(filepath.Join(repoRoot(t), "template.yaml"), params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alarmed := map[string]bool{}
+		for id, a := range samtemplate.CFN(tpl).GetAllCloudWatchAlarmResources() {
+			q := dlqAlarm(a)
+			if q == "" {
+				continue
+			}
+			alarmed[q] = true
+			want := []string(nil)
+			if params != nil {
+				want = []string{topic}
+			}
+			if !slices.Equal(a.AlarmActions, want) {
+				t.Errorf("%s with parameters %v: AlarmActions = %v, want %v", id, params, a.AlarmActions, want)
+			}
+		}
+		for q := range dlqs {
+			if !alarmed[q] {
+				t.Errorf("no alarm on %s's ApproximateNumberOfMessagesVisible > 0", q)
+			}
+		}
+	}
+}
+
+// dlqAlarm returns the queue an alarm watches for any visible message, or "".
+func dlqAlarm(a *cloudwatch.Alarm) string {
+	if deref(a.Namespace) != "AWS/SQS" || deref(a.MetricName) != "ApproximateNumberOfMessagesVisible" ||
+		a.ComparisonOperator != "GreaterThanThreshold" || deref(a.Threshold) != 0 {
+		return ""
+	}
+	for _, d := range a.Dimensions {
+		if q, ok := strings.CutSuffix(strings.TrimPrefix(d.Value, "${"), ".QueueName}"); d.Name == "QueueName" && ok {
+			return q
+		}
+	}
+	return ""
 }
 
 func TestImportTriggers(t *testing.T) {
@@ -277,7 +319,10 @@ func TestImportTriggers(t *testing.T) {
 	}
 
 	sqst := tpl.SQSTriggers()
-	want := []samtemplate.SQSTrigger{{Function: "ImportsWorkerFunction", Queue: "ChunkQueue", BatchSize: 1, ReportBatchItemFailures: true, MaxConcurrency: 20}}
+	want := []samtemplate.SQSTrigger{
+		{Function: "ImportsWorkerFunction", Queue: "ChunkQueue", BatchSize: 1, ReportBatchItemFailures: true, MaxConcurrency: 20},
+		{Function: "NoticesWorkerFunction", Queue: "NoticeQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
+	}
 	if !slices.Equal(sqst, want) {
 		t.Errorf("SQS triggers = %+v, want %+v", sqst, want)
 	}
@@ -334,11 +379,15 @@ func refsTo(v any, id string) []string {
 	return out
 }
 
-// importVars are the variables of the import pipeline; each function gets
-// the ones it reads and no others.
-var importVars = []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK"}
+// serviceVars are the variables of the import and notice pipelines; each
+// function gets the ones it reads and no others.
+var serviceVars = []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK",
+	"MAIL_FROM", "NOTICE_QUEUE_URL", "NOTICE_SEND_RATE", "NOTICE_WORKER_CONCURRENCY", "SES_CONFIGURATION_SET", "SIGN_IN_URL"}
 
-func TestImportEnvironment(t *testing.T) {
+// optionalVars may be empty: the function then works out a default.
+var optionalVars = map[string]bool{"SIGN_IN_URL": true}
+
+func TestServiceEnvironment(t *testing.T) {
 	tpl := loadTemplate(t)
 	fns, err := tpl.Functions(localRefs)
 	if err != nil {
@@ -348,7 +397,9 @@ func TestImportEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{"IMPORT_BUCKET": bucket, "CHUNK_QUEUE_URL": localQueueURL, "ROWS_PER_CHUNK": "250"}
+	values := map[string]string{"IMPORT_BUCKET": bucket, "CHUNK_QUEUE_URL": localQueueURL, "ROWS_PER_CHUNK": "250",
+		"MAIL_FROM": "no-reply@example.org", "NOTICE_QUEUE_URL": localNoticeQueueURL, "NOTICE_SEND_RATE": "14",
+		"NOTICE_WORKER_CONCURRENCY": "2", "SES_CONFIGURATION_SET": localConfigurationSet, "SIGN_IN_URL": ""}
 	byDir := map[string]samtemplate.Function{}
 	for _, f := range fns {
 		byDir[f.Dir] = f
@@ -356,7 +407,7 @@ func TestImportEnvironment(t *testing.T) {
 		// endpoints declared empty so that `sam local --env-vars` can set
 		// them (the SAM CLI fills in only variables the template declares).
 		for k, v := range f.Env {
-			if strings.TrimSpace(v) == "" && !strings.HasPrefix(k, "AWS_ENDPOINT_URL_") && k != "S3_FORCE_PATH_STYLE" {
+			if strings.TrimSpace(v) == "" && !strings.HasPrefix(k, "AWS_ENDPOINT_URL_") && k != "S3_FORCE_PATH_STYLE" && !optionalVars[k] {
 				t.Errorf("%s: %s is empty", f.LogicalID, k)
 			}
 		}
@@ -364,7 +415,7 @@ func TestImportEnvironment(t *testing.T) {
 	for _, w := range wantFunctions {
 		f := byDir[w.dir]
 		var got []string
-		for _, k := range importVars {
+		for _, k := range serviceVars {
 			if v, ok := f.Env[k]; ok {
 				got = append(got, k)
 				if v != values[k] {
@@ -376,18 +427,26 @@ func TestImportEnvironment(t *testing.T) {
 		slices.Sort(want)
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
-			t.Errorf("%s: import variables %v, want %v", f.LogicalID, got, want)
+			t.Errorf("%s: service variables %v, want %v", f.LogicalID, got, want)
 		}
 	}
 }
 
+// triggerHandlers are the lambdaevents handlers a main starts, by the
+// trigger that feeds them.
+var triggerHandlers = map[string]*regexp.Regexp{
+	"s3":  regexp.MustCompile(`\bh\.ObjectCreated\b`),
+	"sqs": regexp.MustCompile(`\bh\.(ImportChunks|Notices)\b`),
+	"sns": regexp.MustCompile(`\bh\.MailEvents\b`),
+}
+
 func TestEachServiceVariableComesWithItsGrant(t *testing.T) {
 	// lambdamain builds a client exactly when its variable is set
-	// (MAIL_FROM: SES, IMPORT_BUCKET: S3, CHUNK_QUEUE_URL: SQS), so the
-	// variable and the permission must come together: a variable without
-	// the grant fails at the first call with AccessDenied, a grant without
-	// the variable is an unused privilege. And a main that starts a trigger
-	// handler must have that trigger.
+	// (MAIL_FROM: SES, IMPORT_BUCKET: S3, CHUNK_QUEUE_URL and
+	// NOTICE_QUEUE_URL: SQS), so the variable and the permission must come
+	// together: a variable without the grant fails at the first call with
+	// AccessDenied, a grant without the variable is an unused privilege.
+	// And a main that starts a trigger handler must have that trigger.
 	root := repoRoot(t)
 	byDir := functionsByDir(t, loadTemplate(t))
 	for _, w := range wantFunctions {
@@ -403,10 +462,14 @@ func TestEachServiceVariableComesWithItsGrant(t *testing.T) {
 			uses, told bool
 		}{
 			{"IMPORT_BUCKET / S3 access", has("IMPORT_BUCKET"), len(w.s3) > 0},
-			{"CHUNK_QUEUE_URL / sqs:SendMessage", has("CHUNK_QUEUE_URL"), w.sqsSend},
+			{"CHUNK_QUEUE_URL / sqs:SendMessage on ChunkQueue", has("CHUNK_QUEUE_URL"), slices.Contains(w.sqsSend, "ChunkQueue")},
+			{"NOTICE_QUEUE_URL / sqs:SendMessage on NoticeQueue", has("NOTICE_QUEUE_URL"), slices.Contains(w.sqsSend, "NoticeQueue")},
 			{"MAIL_FROM / ses:SendRawEmail", has("MAIL_FROM"), w.ses},
-			{"an S3 trigger handler / S3 event", strings.Contains(code, ".ObjectCreated"), w.trigger == "s3"},
-			{"an SQS trigger handler / SQS event", strings.Contains(code, ".ImportChunks"), w.trigger == "sqs"},
+			// The configuration set is a resource of the SES grant.
+			{"SES_CONFIGURATION_SET / ses:SendRawEmail", has("SES_CONFIGURATION_SET"), w.ses},
+			{"an S3 trigger handler / S3 event", triggerHandlers["s3"].MatchString(code), w.trigger == "s3"},
+			{"an SQS trigger handler / SQS event", triggerHandlers["sqs"].MatchString(code), w.trigger == "sqs"},
+			{"an SNS trigger handler / SNS event", triggerHandlers["sns"].MatchString(code), w.trigger == "sns"},
 		}
 		for _, c := range checks {
 			if c.uses != c.told {

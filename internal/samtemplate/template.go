@@ -81,6 +81,13 @@ func Load(path string) (*Template, error) {
 	return load(path, nil)
 }
 
+// LoadWithParameters parses the template with parameter Defaults replaced
+// by params, as a deploy with parameter overrides sees it. A name the
+// template does not declare is an error.
+func LoadWithParameters(path string, params map[string]string) (*Template, error) {
+	return load(path, params)
+}
+
 // load parses the template with parameter Defaults replaced by params.
 func load(path string, params map[string]string) (*Template, error) {
 	data, err := os.ReadFile(path)

@@ -2,6 +2,7 @@ package samtemplate_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,9 +55,14 @@ func loadTemplate(tb testing.TB) *samtemplate.Template {
 
 // localRefs are the local stand-ins for the template's resource references,
 // as the local stack passes them.
-var localRefs = map[string]string{"AccountsTable": "libaccounts", "ChunkQueue": localQueueURL}
+var localRefs = map[string]string{"AccountsTable": "libaccounts", "ChunkQueue": localQueueURL,
+	"NoticeQueue": localNoticeQueueURL, "NoticeConfigurationSet": localConfigurationSet}
 
-const localQueueURL = "http://127.0.0.1:9324/000000000000/libaccounts-chunks"
+const (
+	localQueueURL         = "http://127.0.0.1:9324/000000000000/libaccounts-chunks"
+	localNoticeQueueURL   = "http://127.0.0.1:9324/000000000000/libaccounts-notices"
+	localConfigurationSet = "libaccounts-local-notices"
+)
 
 func functionsByDir(tb testing.TB, tpl *samtemplate.Template) map[string]samtemplate.Function {
 	tb.Helper()
@@ -79,16 +85,19 @@ type wantFunction struct {
 	method     string // "" for the authorizer and the triggered functions, which have no route
 	path       string
 	authorized bool
-	trigger    string // "s3" or "sqs" for a function an event source invokes
+	trigger    string // "s3", "sqs" or "sns" for a function an event source invokes
 	memoryMB   int
 	actions    []string
 	index      string   // the index ARN granted: "" none, "*" every index, or one index's name
-	ses        bool     // sends mail: ses:SendRawEmail on the one identity
+	ses        bool     // sends mail: ses:SendRawEmail on the one identity and the notices' configuration set
 	s3         []string // "<Action> <prefix>": s3:<Action> on the import bucket's <prefix>* only
-	sqsSend    bool     // sqs:SendMessage on the chunk queue
-	env        []string // the import variables it reads (IMPORT_BUCKET, CHUNK_QUEUE_URL, ROWS_PER_CHUNK)
+	sqsSend    []string // the queues it may sqs:SendMessage to (ChunkQueue, NoticeQueue)
+	env        []string // the service variables it reads (serviceVars)
 	timeoutSec int      // 0: the Globals' 10 s
 }
+
+// noticeVars is what a function that raises notices is told.
+var noticeVars = []string{"NOTICE_QUEUE_URL"}
 
 var wantFunctions = []wantFunction{
 	{dir: "functions/authorizer", memoryMB: 256,
@@ -110,7 +119,8 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-users-update", method: "PATCH", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"}},
 	{dir: "functions/admin-users-password", method: "POST", path: "/v1/admin/users/{id}/password", authorized: true, memoryMB: 1024,
-		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}, ses: true},
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "Query", "BatchWriteItem"},
+		sqsSend: []string{"NoticeQueue"}, env: noticeVars},
 	{dir: "functions/auth-password-reset", method: "POST", path: "/v1/auth/password-reset", memoryMB: 1024,
 		actions: []string{"GetItem", "DeleteItem", "UpdateItem", "Query", "BatchWriteItem"}},
 	{dir: "functions/admin-users-deactivate", method: "POST", path: "/v1/admin/users/{id}/deactivate", authorized: true, memoryMB: 256,
@@ -130,6 +140,19 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-audit-list", method: "GET", path: "/v1/admin/audit", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "Query"}, index: "*"},
 
+	// Letters (in the tenant's partition) and a user's notices (in the
+	// user's partition, read with Query).
+	{dir: "functions/admin-letters-list", method: "GET", path: "/v1/admin/letters", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}},
+	{dir: "functions/admin-letters-get", method: "GET", path: "/v1/admin/letters/{kind}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/admin-letters-update", method: "PUT", path: "/v1/admin/letters/{kind}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem", "TransactWriteItems"}},
+	{dir: "functions/admin-letters-preview", method: "POST", path: "/v1/admin/letters/{kind}/preview", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem"}},
+	{dir: "functions/admin-users-notices", method: "GET", path: "/v1/admin/users/{id}/notices", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+
 	// The import pipeline.
 	{dir: "functions/admin-imports-create", method: "POST", path: "/v1/admin/imports", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem", "PutItem"}, s3: []string{"PutObject imports/"}, env: []string{"IMPORT_BUCKET"}},
@@ -140,7 +163,8 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-imports-report", method: "GET", path: "/v1/admin/imports/{id}/report", authorized: true, memoryMB: 512, timeoutSec: 29,
 		actions: []string{"BatchGetItem", "GetItem", "Query"}, s3: []string{"PutObject reports/", "GetObject reports/"}, env: []string{"IMPORT_BUCKET"}},
 	{dir: "functions/admin-imports-cancel", method: "POST", path: "/v1/admin/imports/{id}/cancel", authorized: true, memoryMB: 256,
-		actions: []string{"BatchGetItem", "GetItem", "UpdateItem"}, s3: []string{"DeleteObject imports/"}, env: []string{"IMPORT_BUCKET"}},
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "PutItem"}, s3: []string{"DeleteObject imports/"},
+		sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/admin-sets-list", method: "GET", path: "/v1/admin/sets", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "Query"}, index: "gsi1"},
 	{dir: "functions/admin-sets-get", method: "GET", path: "/v1/admin/sets/{id}", authorized: true, memoryMB: 256,
@@ -149,10 +173,19 @@ var wantFunctions = []wantFunction{
 		actions: []string{"BatchGetItem", "GetItem", "DeleteItem", "Query", "BatchWriteItem"}},
 	{dir: "functions/imports-ingest", trigger: "s3", memoryMB: 1024, timeoutSec: 300,
 		actions: []string{"GetItem", "PutItem", "UpdateItem"}, s3: []string{"GetObject imports/", "DeleteObject imports/"},
-		sqsSend: true, ses: true, env: []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK"}},
+		sqsSend: []string{"ChunkQueue", "NoticeQueue"}, env: []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/imports-worker", trigger: "sqs", memoryMB: 3538, timeoutSec: 300,
 		actions: []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "TransactWriteItems", "Query", "BatchWriteItem"},
-		s3:      []string{"GetObject imports/", "DeleteObject imports/"}, ses: true, env: []string{"IMPORT_BUCKET"}},
+		s3:      []string{"GetObject imports/", "DeleteObject imports/"}, sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
+
+	// The notice pipeline: the worker alone mails (and hashes a temporary
+	// password, hence the memory); ses-events records what SES reports.
+	{dir: "functions/notices-worker", trigger: "sqs", memoryMB: 1024, timeoutSec: 60,
+		actions: []string{"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "TransactWriteItems", "Query", "BatchWriteItem"},
+		ses:     true, sqsSend: []string{"NoticeQueue"},
+		env: []string{"MAIL_FROM", "NOTICE_QUEUE_URL", "NOTICE_SEND_RATE", "NOTICE_WORKER_CONCURRENCY", "SES_CONFIGURATION_SET", "SIGN_IN_URL"}},
+	{dir: "functions/ses-events", trigger: "sns", memoryMB: 256,
+		actions: []string{"GetItem", "PutItem", "UpdateItem"}},
 }
 
 func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
@@ -241,8 +274,12 @@ func TestFunctionEnvironment(t *testing.T) {
 	if _, err := loadTemplate(t).Functions(nil); err == nil || !strings.Contains(err.Error(), `"AccountsTable"`) {
 		t.Errorf("Functions(nil) error = %v, want one naming AccountsTable", err)
 	}
-	if _, err := loadTemplate(t).Functions(map[string]string{"AccountsTable": "libaccounts"}); err == nil || !strings.Contains(err.Error(), `"ChunkQueue"`) {
-		t.Errorf("Functions without ChunkQueue: error = %v, want one naming ChunkQueue", err)
+	for _, ref := range []string{"ChunkQueue", "NoticeQueue", "NoticeConfigurationSet"} {
+		refs := maps.Clone(localRefs)
+		delete(refs, ref)
+		if _, err := loadTemplate(t).Functions(refs); err == nil || !strings.Contains(err.Error(), `"`+ref+`"`) {
+			t.Errorf("Functions without %s: error = %v, want one naming it", ref, err)
+		}
 	}
 }
 
@@ -272,12 +309,24 @@ func TestParameters(t *testing.T) {
 	params := samtemplate.CFN(loadTemplate(t)).Parameters
 	want := []string{"LogLevel", "SessionAbsoluteTTL", "SessionIdleTTL", "Argon2MemoryKiB",
 		"Argon2Time", "Argon2Threads", "CorsAllowOrigin", "TableDeletionProtection",
-		"MailFrom", "MailIdentity", "ResetPageUrl", "RowsPerChunk"}
+		"MailFrom", "MailIdentity", "ResetPageUrl", "RowsPerChunk",
+		"NoticeSendRate", "NoticeWorkerConcurrency", "SignInUrl", "AlarmTopicArn"}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
 			p, ok := params[name]
 			if !ok {
 				t.Fatalf("parameter %s missing", name)
+			}
+			if p.Type == "Number" {
+				// Bounded both ways, the Default inside the bounds.
+				def, ok := p.Default.(float64)
+				if !ok || p.MinValue == nil || p.MaxValue == nil {
+					t.Fatalf("Number parameter: Default %#v, MinValue %v, MaxValue %v; want all three", p.Default, p.MinValue, p.MaxValue)
+				}
+				if def < *p.MinValue || def > *p.MaxValue || def != float64(int(def)) {
+					t.Errorf("Default %v is not a whole number in [%v, %v]", def, *p.MinValue, *p.MaxValue)
+				}
+				return
 			}
 			def, ok := p.Default.(string)
 			if !ok {
@@ -332,7 +381,7 @@ func TestPasswordHashingFunctionsHaveMemory(t *testing.T) {
 	// comes with it; at 256 MB a login would take seconds.
 	byDir := functionsByDir(t, loadTemplate(t))
 	for _, dir := range []string{"functions/auth-login", "functions/me-password", "functions/admin-users-create",
-		"functions/admin-users-password", "functions/auth-password-reset", "functions/imports-worker"} {
+		"functions/admin-users-password", "functions/auth-password-reset", "functions/imports-worker", "functions/notices-worker"} {
 		if f := byDir[dir]; f.MemoryMB < 1024 {
 			t.Errorf("%s: MemoryMB = %d, want >= 1024", dir, f.MemoryMB)
 		}
@@ -452,7 +501,6 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 	// by sesStatementOK), objects of the import bucket under one prefix, and
 	// sending to the chunk queue.
 	const tableArn = "${AccountsTable.Arn}"
-	const queueArn = "${ChunkQueue.Arn}"
 	tpl := loadTemplate(t)
 	bucket, err := tpl.BucketName("ImportsBucket")
 	if err != nil {
@@ -468,7 +516,8 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 				t.Fatalf("no %s", id)
 			}
 			var actions, resources, s3Grants []string
-			sesStatements, sqsSend := 0, false
+			sesStatements := 0
+			var sqsSend []string
 			for _, s := range statements(t, f) {
 				if s["Effect"] != "Allow" {
 					continue
@@ -514,10 +563,13 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 						}
 					}
 				case "sqs":
-					if !slices.Equal(acts, []string{"sqs:SendMessage"}) || !slices.Equal(strList(t, s["Resource"]), []string{queueArn}) {
-						t.Errorf("SQS statement %v on %v, want only sqs:SendMessage on %s", acts, s["Resource"], queueArn)
+					// One queue per statement, so each grant says why.
+					res := strList(t, s["Resource"])
+					queue := arnOf(res[0])
+					if !slices.Equal(acts, []string{"sqs:SendMessage"}) || len(res) != 1 || queue == "" {
+						t.Errorf("SQS statement %v on %v, want only sqs:SendMessage on one !GetAtt <Queue>.Arn", acts, res)
 					}
-					sqsSend = true
+					sqsSend = append(sqsSend, queue)
 				case "dynamodb":
 					for _, a := range acts {
 						actions = append(actions, strings.TrimPrefix(a, "dynamodb:"))
@@ -535,8 +587,8 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			if want := map[bool]int{true: 1, false: 0}[w.ses]; sesStatements != want {
 				t.Errorf("%d SES statements, want %d", sesStatements, want)
 			}
-			if sqsSend != w.sqsSend {
-				t.Errorf("sqs:SendMessage granted = %v, want %v", sqsSend, w.sqsSend)
+			if !slices.Equal(sqsSend, w.sqsSend) {
+				t.Errorf("sqs:SendMessage granted on %v, want %v", sqsSend, w.sqsSend)
 			}
 			sort.Strings(s3Grants)
 			wantS3 := slices.Clone(w.s3)
@@ -577,18 +629,33 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 	}
 }
 
+// arnOf returns Id of a "${Id.Arn}" placeholder (what !GetAtt Id.Arn loads
+// as), or "".
+func arnOf(s string) string {
+	id, ok := strings.CutSuffix(strings.TrimPrefix(s, "${"), ".Arn}")
+	if !ok || !strings.HasPrefix(s, "${") || strings.ContainsAny(id, ".${}") {
+		return ""
+	}
+	return id
+}
+
 // sesStatementOK holds the mail statement to one action on the one verified
-// identity (no wildcard), and to the configured sender address. The template
-// writes the ARN with !Sub of the pseudo parameters and MailIdentity, which
-// load as the local stand-ins and the parameter's Default.
+// identity and the notices' configuration set (SES authorises both for a
+// send that names the set; no wildcard), and to the configured sender
+// address. The template writes the ARNs with !Sub of the pseudo parameters,
+// MailIdentity and the set, which load as the local stand-ins, the
+// parameter's Default and a placeholder.
 func sesStatementOK(tb testing.TB, s map[string]any) {
 	tb.Helper()
 	if acts := strList(tb, s["Action"]); !slices.Equal(acts, []string{"ses:SendRawEmail"}) {
 		tb.Errorf("SES actions = %v, want only ses:SendRawEmail", acts)
 	}
-	const identity = "arn:aws:ses:us-east-1:123456789012:identity/example.org"
-	if res := strList(tb, s["Resource"]); !slices.Equal(res, []string{identity}) {
-		tb.Errorf("SES resources = %v, want [%s]", res, identity)
+	want := []string{
+		"arn:aws:ses:us-east-1:123456789012:identity/example.org",
+		"arn:aws:ses:us-east-1:123456789012:configuration-set/${NoticeConfigurationSet}",
+	}
+	if res := strList(tb, s["Resource"]); !slices.Equal(res, want) {
+		tb.Errorf("SES resources = %v, want %v", res, want)
 	}
 	for _, r := range strList(tb, s["Resource"]) {
 		if strings.Contains(r, "*") {
@@ -603,16 +670,15 @@ func sesStatementOK(tb testing.TB, s map[string]any) {
 }
 
 func TestOnlyTheMailingFunctionsMayMail(t *testing.T) {
-	// Sending mail (and so the sender address) is the business of the
-	// functions that send notices: passwords and reset links, and the end of
-	// an import (a refused file, a finished or cancelled job).
+	// Sending mail (and so the sender address) is the notice pipeline's
+	// business alone: every other function queues its notices.
 	var got []string
 	for _, w := range wantFunctions {
 		if w.ses {
 			got = append(got, w.dir)
 		}
 	}
-	want := []string{"functions/admin-users-password", "functions/imports-ingest", "functions/imports-worker"}
+	want := []string{"functions/notices-worker"}
 	if !slices.Equal(got, want) {
 		t.Errorf("functions that may send mail = %v, want %v", got, want)
 	}
@@ -896,13 +962,17 @@ func TestTableInput(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	outputs := samtemplate.CFN(loadTemplate(t)).Outputs
 	want := map[string]string{
-		"ApiUrl":                  "https://${HttpApi}.execute-api.us-east-1.amazonaws.com/",
-		"HttpApiId":               "${HttpApi}",
-		"AccountsTableName":       "${AccountsTable}",
-		"AuthorizerCacheSeconds":  "",
-		"ImportsBucketName":       "${ImportsBucket}",
-		"ChunkQueueUrl":           "${ChunkQueue}",
-		"ChunkDeadLetterQueueUrl": "${ChunkDeadLetterQueue}",
+		"ApiUrl":                     "https://${HttpApi}.execute-api.us-east-1.amazonaws.com/",
+		"HttpApiId":                  "${HttpApi}",
+		"AccountsTableName":          "${AccountsTable}",
+		"AuthorizerCacheSeconds":     "",
+		"ImportsBucketName":          "${ImportsBucket}",
+		"ChunkQueueUrl":              "${ChunkQueue}",
+		"ChunkDeadLetterQueueUrl":    "${ChunkDeadLetterQueue}",
+		"NoticeQueueUrl":             "${NoticeQueue}",
+		"NoticeDeadLetterQueueUrl":   "${NoticeDeadLetterQueue}",
+		"NoticeConfigurationSetName": "${NoticeConfigurationSet}",
+		"SesEventsTopicArn":          "${SesEventsTopic}",
 	}
 	for name, value := range want {
 		o, ok := outputs[name]
@@ -938,8 +1008,8 @@ func TestRoutes(t *testing.T) {
 	if want := []string{"POST /v1/auth/login", "POST /v1/auth/password-reset"}; !slices.Equal(public, want) {
 		t.Errorf("public routes = %v, want only %v", public, want)
 	}
-	if len(routes) != 26 {
-		t.Errorf("%d routes, want 26", len(routes))
+	if len(routes) != 31 {
+		t.Errorf("%d routes, want 31", len(routes))
 	}
 }
 

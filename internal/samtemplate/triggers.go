@@ -249,3 +249,90 @@ func number(v any) (int, bool) {
 	}
 	return 0, false
 }
+
+// SNSTrigger is a function's SNS event: every message published to a topic
+// of the template invokes it (asynchronously, as Lambda does for SNS).
+type SNSTrigger struct {
+	Function string // logical id of the function
+	Topic    string // logical id of the AWS::SNS::Topic; "" when Topic is not !Ref of one
+}
+
+// SNSTriggers returns every SNS event of every function, by function and
+// event name.
+func (t *Template) SNSTriggers() []SNSTrigger {
+	fns, props := t.rawEvents("SNS")
+	out := make([]SNSTrigger, 0, len(fns))
+	for i, p := range props {
+		tr := SNSTrigger{Function: fns[i]}
+		if s, ok := p["Topic"].(string); ok {
+			if id, ok := refTarget(s); ok {
+				if r := t.rawResources()[id]; r["Type"] == "AWS::SNS::Topic" {
+					tr.Topic = id
+				}
+			}
+		}
+		out = append(out, tr)
+	}
+	return out
+}
+
+// ConfigurationSet is an AWS::SES::ConfigurationSet with the event
+// destinations (AWS::SES::ConfigurationSetEventDestination) attached to it.
+type ConfigurationSet struct {
+	LogicalID    string
+	Name         string // as the local stack names it (pseudo parameters resolved)
+	Destinations []EventDestination
+}
+
+// EventDestination is where SES publishes a configuration set's events.
+type EventDestination struct {
+	LogicalID string
+	Name      string
+	Enabled   bool     // CloudFormation's default is false: nothing is published
+	Events    []string // MatchingEventTypes as the template writes them: bounce, complaint, delivery, ...
+	Topic     string   // logical id of the SnsDestination's AWS::SNS::Topic; "" for another kind of destination
+}
+
+// ConfigurationSets returns every SES configuration set by logical id, each
+// with its event destinations by logical id. A set must be named (the
+// function sending with it is told the name, and the local SES must know
+// it), with parameters and pseudo parameters only.
+func (t *Template) ConfigurationSets() ([]ConfigurationSet, error) {
+	ids, res := t.rawOfType("AWS::SES::ConfigurationSet")
+	byID := map[string]*ConfigurationSet{}
+	out := make([]ConfigurationSet, 0, len(ids))
+	for _, id := range ids {
+		name, _ := dig(res[id], "Properties", "Name").(string)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("samtemplate: %s has no Name (the local SES needs the name a send gives)", id)
+		case placeholderRE.MatchString(name):
+			return nil, fmt.Errorf("samtemplate: %s: Name %q refers to a resource; use parameters and pseudo parameters only", id, name)
+		}
+		out = append(out, ConfigurationSet{LogicalID: id, Name: name})
+	}
+	for i := range out {
+		byID[out[i].LogicalID] = &out[i]
+	}
+	destIDs, _ := t.rawOfType("AWS::SES::ConfigurationSetEventDestination")
+	for _, id := range destIDs {
+		p, _ := res[id]["Properties"].(map[string]any)
+		setRef, _ := p["ConfigurationSetName"].(string)
+		setID, ok := refTarget(setRef)
+		set := byID[setID]
+		if !ok || set == nil {
+			return nil, fmt.Errorf("samtemplate: %s: ConfigurationSetName must be !Ref of a configuration set of the template, got %q", id, setRef)
+		}
+		d := EventDestination{LogicalID: id}
+		d.Name, _ = dig(p, "EventDestination", "Name").(string)
+		d.Enabled, _ = dig(p, "EventDestination", "Enabled").(bool)
+		d.Events = stringList(dig(p, "EventDestination", "MatchingEventTypes"))
+		if s, ok := dig(p, "EventDestination", "SnsDestination", "TopicARN").(string); ok {
+			if topic, ok := refTarget(s); ok && res[topic]["Type"] == "AWS::SNS::Topic" {
+				d.Topic = topic
+			}
+		}
+		set.Destinations = append(set.Destinations, d)
+	}
+	return out, nil
+}

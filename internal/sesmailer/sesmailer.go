@@ -16,6 +16,7 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -53,10 +54,11 @@ var sesTagValue = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
 // Mailer is an accounts.Mailer on SES.
 type Mailer struct {
-	api     API
-	from    string // the bare address
-	domain  string // its domain, for Message-IDs
-	fromErr error  // a bad fromAddress, reported by every Send
+	api       API
+	from      string // the bare address
+	domain    string // its domain, for Message-IDs
+	fromErr   error  // a bad fromAddress, reported by every Send
+	configSet string // SES configuration set whose event destination reports bounces and complaints
 }
 
 var _ accounts.Mailer = (*Mailer)(nil)
@@ -64,6 +66,9 @@ var _ accounts.Mailer = (*Mailer)(nil)
 // New returns a mailer that sends from fromAddress, a bare address that SES
 // has verified (e.g. no-reply@accounts.example.org). A malformed address is
 // not a panic: every Send reports it as an internal error.
+//
+// The SES client should have the SDK's retries off (see lambdaenv.Env.SES):
+// the notice pipeline retries, three attempts in all, and counts them.
 func New(api API, fromAddress string) *Mailer {
 	m := &Mailer{api: api, from: fromAddress}
 	if err := bareAddress(fromAddress); err != nil {
@@ -74,75 +79,115 @@ func New(api API, fromAddress string) *Mailer {
 	return m
 }
 
-// Send builds msg into a MIME message and sends it to msg.To. Bad input is
-// CodeInvalid, SES throttling or an outage CodeUnavailable, and anything else
-// (a rejected message, an unverified sender) CodeInternal.
-func (m *Mailer) Send(ctx context.Context, msg accounts.Message) error {
+// WithConfigurationSet sends every message through the named SES
+// configuration set, whose event destination reports bounces, complaints
+// and deliveries with the message's tags.
+func (m *Mailer) WithConfigurationSet(name string) *Mailer {
+	m.configSet = name
+	return m
+}
+
+// Send builds msg into a MIME message, sends it to msg.To and returns SES's
+// message id. Every failure carries an *accounts.MailError saying whether
+// retrying can help: bad input and SES's refusals are permanent, throttling,
+// 5xx and timeouts are not. The codes stay as callers know them: bad input
+// CodeInvalid, throttling or an outage CodeUnavailable, anything else
+// CodeInternal.
+func (m *Mailer) Send(ctx context.Context, msg accounts.Message) (string, error) {
 	if m.fromErr != nil {
-		return accounts.Internal(m.fromErr)
+		return "", &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: &accounts.MailError{Permanent: true, Reason: "the sender address is not valid", Err: m.fromErr}}
 	}
 	raw, err := m.build(msg, time.Now())
 	if err != nil {
-		return err
+		if e, ok := err.(*accounts.Error); ok && e.Code == accounts.CodeInvalid {
+			e.Err = &accounts.MailError{Permanent: true, Reason: "the message was refused before sending: " + e.Message}
+		}
+		return "", err
 	}
 	in := &ses.SendRawEmailInput{
 		RawMessage:   &types.RawMessage{Data: raw},
 		Destinations: []string{msg.To},
 		Source:       aws.String(m.from),
 	}
+	if m.configSet != "" {
+		in.ConfigurationSetName = aws.String(m.configSet)
+	}
 	if sesTagValue.MatchString(msg.Tag) {
-		in.Tags = []types.MessageTag{{Name: aws.String(TagName), Value: aws.String(msg.Tag)}}
+		in.Tags = append(in.Tags, types.MessageTag{Name: aws.String(TagName), Value: aws.String(msg.Tag)})
 	}
-	if _, err := m.api.SendRawEmail(ctx, in); err != nil {
-		return sendError(err, msg.Tag)
+	names := make([]string, 0, len(msg.Tags))
+	for k := range msg.Tags {
+		names = append(names, k)
 	}
-	return nil
+	slices.Sort(names)
+	for _, k := range names {
+		// SES refuses the whole message for one bad tag; a tag is worth
+		// less than the mail.
+		if k != TagName && sesTagValue.MatchString(k) && sesTagValue.MatchString(msg.Tags[k]) {
+			in.Tags = append(in.Tags, types.MessageTag{Name: aws.String(k), Value: aws.String(msg.Tags[k])})
+		}
+	}
+	out, err := m.api.SendRawEmail(ctx, in)
+	if err != nil {
+		return "", sendError(err, msg.Tag)
+	}
+	return aws.ToString(out.MessageId), nil
 }
 
-// sendError maps an SES failure onto the project's codes. The SDK's errors
-// name the operation, status and request ID, never the request body.
+// permanentCodes are the SES (v1) errors that the same message will meet
+// again, with what they mean to staff reading the notice.
+var permanentCodes = map[string]string{
+	"MessageRejected":                        "SES rejected the message",
+	"MailFromDomainNotVerifiedException":     "the sender's MAIL FROM domain is not verified in SES",
+	"AccountSendingPausedException":          "SES has paused sending for the account",
+	"ConfigurationSetSendingPausedException": "SES has paused sending for the configuration set",
+	"ConfigurationSetDoesNotExistException":  "the SES configuration set does not exist",
+	"InvalidParameterValue":                  "SES refused a parameter, e.g. a malformed address",
+	"AccessDenied":                           "this function may not send through SES",
+}
+
+// sendError maps an SES failure onto the project's codes and says whether
+// retrying can help. The SDK's errors name the operation, status and
+// request ID, never the request body.
 func sendError(err error, tag string) error {
 	err = fmt.Errorf("sesmailer: send %q message: %w", tag, err)
-	var (
-		rejected  *types.MessageRejected
-		notVerif  *types.MailFromDomainNotVerifiedException
-		paused    *types.AccountSendingPausedException
-		cfgPaused *types.ConfigurationSetSendingPausedException
-		noCfg     *types.ConfigurationSetDoesNotExistException
-		apiErr    smithy.APIError
-	)
+	var apiErr smithy.APIError
+	hasCode := errors.As(err, &apiErr)
 	switch {
-	case errors.As(err, &rejected):
-		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES rejected the message: %w", err)}
-	case errors.As(err, &notVerif):
-		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES: the sender's MAIL FROM domain is not verified: %w", err)}
-	case errors.As(err, &paused), errors.As(err, &cfgPaused):
-		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES: sending is paused for the account or configuration set: %w", err)}
-	case errors.As(err, &noCfg):
-		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES: configuration set does not exist: %w", err)}
+	case hasCode && permanentCodes[apiErr.ErrorCode()] != "":
+		reason := fmt.Sprintf("%s (SES %s)", permanentCodes[apiErr.ErrorCode()], apiErr.ErrorCode())
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: &accounts.MailError{Permanent: true, Reason: reason, Err: err}}
 	case isThrottle(err):
-		return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the mail service is busy; try again later", Err: err}
+		reason := "SES is throttling sends"
+		if hasCode {
+			reason += " (SES " + apiErr.ErrorCode() + ")"
+		}
+		return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the mail service is busy; try again later", Err: &accounts.MailError{Reason: reason, Err: err}}
 	case errors.Is(err, context.DeadlineExceeded),
-		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
-		// A 5xx, a dropped connection or a timeout that outlived the SDK's
-		// own retries.
-		return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the mail service is unavailable; try again later", Err: err}
-	case errors.As(err, &apiErr):
-		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: fmt.Errorf("SES error %s: %w", apiErr.ErrorCode(), err)}
+		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary,
+		hasCode && apiErr.ErrorFault() == smithy.FaultServer:
+		// A 5xx, a dropped connection or a timeout.
+		return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the mail service is unavailable; try again later", Err: &accounts.MailError{Reason: "SES was unavailable", Err: err}}
+	case hasCode:
+		// An error this adapter does not know: worth the remaining
+		// attempts, which are few.
+		return &accounts.Error{Code: accounts.CodeInternal, Message: "internal error", Err: &accounts.MailError{Reason: "SES error " + apiErr.ErrorCode(), Err: err}}
 	default:
-		return accounts.Internal(err)
+		return accounts.Internal(&accounts.MailError{Reason: "the mail could not be sent", Err: err})
 	}
 }
 
 // sesThrottles are SES's own throttling codes, on top of the SDK's list
 // ("Throttling" is what SES answers for both the sending rate and the daily
-// quota).
+// quota; LimitExceededException is the code the SDK's standard retryer
+// also counts as a throttle).
 var sesThrottles = map[string]struct{}{
 	"MaxSendingRateExceeded": {},
 	"DailyQuotaExceeded":     {},
 	"SendingQuotaExceeded":   {},
 	"TooManyRequests":        {},
 	"ServiceUnavailable":     {},
+	"LimitExceededException": {},
 }
 
 func isThrottle(err error) bool {

@@ -108,7 +108,7 @@ func TestSendWritesTheMessage(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m, dir := localSES(t)
-			err := m.Send(context.Background(), accounts.Message{To: "zoe@example.org", SenderName: tc.senderName, Subject: tc.subject, Text: body, Tag: tc.tag})
+			_, err := m.Send(context.Background(), accounts.Message{To: "zoe@example.org", SenderName: tc.senderName, Subject: tc.subject, Text: body, Tag: tc.tag})
 			if err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -225,7 +225,7 @@ func TestSendRefusesHeaderInjection(t *testing.T) {
 			api := okAPI()
 			msg := validMessage()
 			tc.edit(&msg)
-			err := sesmailer.New(api, from).Send(context.Background(), msg)
+			_, err := sesmailer.New(api, from).Send(context.Background(), msg)
 			if !accounts.IsCode(err, accounts.CodeInvalid) || accounts.PublicField(err) != tc.field {
 				t.Fatalf("Send = %v (field %q), want invalid %s", err, accounts.PublicField(err), tc.field)
 			}
@@ -247,7 +247,7 @@ func TestSendPassesTheEnvelope(t *testing.T) {
 		got = in
 		return inner(ctx, in)
 	}
-	if err := sesmailer.New(api, from).Send(context.Background(), validMessage()); err != nil {
+	if _, err := sesmailer.New(api, from).Send(context.Background(), validMessage()); err != nil {
 		t.Fatal(err)
 	}
 	if aws.ToString(got.Source) != from || len(got.Destinations) != 1 || got.Destinations[0] != "zoe@example.org" {
@@ -273,13 +273,14 @@ func TestSendMapsSESErrors(t *testing.T) {
 		{"MessageRejected", &types.MessageRejected{Message: aws.String("Email address is not verified.")}, accounts.CodeInternal},
 		{"MailFromDomainNotVerified", &types.MailFromDomainNotVerifiedException{}, accounts.CodeInternal},
 		{"AccountSendingPaused", &types.AccountSendingPausedException{}, accounts.CodeInternal},
-		{"other API error", &smithy.GenericAPIError{Code: "InvalidParameterValue"}, accounts.CodeInternal},
+		{"InvalidParameterValue", &smithy.GenericAPIError{Code: "InvalidParameterValue"}, accounts.CodeInternal},
+		{"unknown API error", &smithy.GenericAPIError{Code: "SomethingNew"}, accounts.CodeInternal},
 		{"plain error", errors.New("boom"), accounts.CodeInternal},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			api := &stubAPI{send: func(context.Context, *ses.SendRawEmailInput) (*ses.SendRawEmailOutput, error) { return nil, tc.err }}
-			err := sesmailer.New(api, from).Send(context.Background(), validMessage())
+			_, err := sesmailer.New(api, from).Send(context.Background(), validMessage())
 			if got := accounts.ErrorCode(err); got != tc.want {
 				t.Fatalf("Send = %v: code %s, want %s", err, got, tc.want)
 			}
@@ -305,7 +306,7 @@ func TestSendThrottledThroughTheSDK(t *testing.T) {
 		_, _ = io.WriteString(w, `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
 	}))
 	t.Cleanup(srv.Close)
-	err := sesmailer.New(sesClient(t, srv.URL), from).Send(context.Background(), validMessage())
+	_, err := sesmailer.New(sesClient(t, srv.URL), from).Send(context.Background(), validMessage())
 	if !accounts.IsCode(err, accounts.CodeUnavailable) {
 		t.Fatalf("Send = %v, want unavailable", err)
 	}
@@ -314,9 +315,93 @@ func TestSendThrottledThroughTheSDK(t *testing.T) {
 func TestSendWithABadSenderAddress(t *testing.T) {
 	for _, addr := range []string{"", "not an address", "Name <no-reply@example.org>", "no-reply@example.org\r\nBcc: x@example.org"} {
 		api := okAPI()
-		err := sesmailer.New(api, addr).Send(context.Background(), validMessage())
+		_, err := sesmailer.New(api, addr).Send(context.Background(), validMessage())
 		if !accounts.IsCode(err, accounts.CodeInternal) || api.calls != 0 {
 			t.Errorf("New(%q).Send = %v after %d calls, want internal before any", addr, err, api.calls)
 		}
+	}
+}
+
+// TestSendClassifiesSESErrors is the table of SES's answers (as the real
+// client reads them off the wire) and whether the pipeline may retry them.
+func TestSendClassifiesSESErrors(t *testing.T) {
+	cases := []struct {
+		code      string
+		status    int
+		permanent bool
+		want      accounts.Code
+	}{
+		{"Throttling", 400, false, accounts.CodeUnavailable},
+		{"MaxSendingRateExceeded", 400, false, accounts.CodeUnavailable},
+		{"LimitExceededException", 400, false, accounts.CodeUnavailable},
+		{"ServiceUnavailable", 503, false, accounts.CodeUnavailable},
+		{"InternalFailure", 500, false, accounts.CodeUnavailable},
+		{"MessageRejected", 400, true, accounts.CodeInternal},
+		{"MailFromDomainNotVerifiedException", 400, true, accounts.CodeInternal},
+		{"AccountSendingPausedException", 400, true, accounts.CodeInternal},
+		{"ConfigurationSetSendingPausedException", 400, true, accounts.CodeInternal},
+		{"ConfigurationSetDoesNotExistException", 400, true, accounts.CodeInternal},
+		{"InvalidParameterValue", 400, true, accounts.CodeInternal},
+		{"SomethingNew", 400, false, accounts.CodeInternal},
+	}
+	for _, tc := range cases {
+		t.Run(tc.code, func(t *testing.T) {
+			calls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				w.Header().Set("Content-Type", "text/xml")
+				w.WriteHeader(tc.status)
+				fmt.Fprintf(w, `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>%s</Code><Message>Email address is not verified: zoe@example.org</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`, tc.code)
+			}))
+			t.Cleanup(srv.Close)
+			_, err := sesmailer.New(sesClient(t, srv.URL), from).Send(context.Background(), validMessage())
+			var me *accounts.MailError
+			if !errors.As(err, &me) {
+				t.Fatalf("Send = %v, want a MailError", err)
+			}
+			if me.Permanent != tc.permanent || accounts.ErrorCode(err) != tc.want {
+				t.Errorf("%s: permanent %v code %s, want %v %s", tc.code, me.Permanent, accounts.ErrorCode(err), tc.permanent, tc.want)
+			}
+			if me.Reason == "" || strings.Contains(me.Reason, "zoe@example.org") || strings.Contains(me.Reason, secret) {
+				t.Errorf("reason %q: empty, or carries the address or body", me.Reason)
+			}
+			if calls != 1 {
+				t.Errorf("SES was called %d times; the client must not retry", calls)
+			}
+		})
+	}
+}
+
+func TestSendTagsTheMessageAndReturnsItsID(t *testing.T) {
+	var got *ses.SendRawEmailInput
+	api := &stubAPI{send: func(_ context.Context, in *ses.SendRawEmailInput) (*ses.SendRawEmailOutput, error) {
+		got = in
+		return &ses.SendRawEmailOutput{MessageId: aws.String("0100-abc")}, nil
+	}}
+	msg := validMessage()
+	msg.Tags = map[string]string{"tenant": "kpu", "user": "abc", "notice": "0f", "bad tag": "x", "kind": "overridden"}
+	id, err := sesmailer.New(api, from).WithConfigurationSet("libaccounts-events").Send(context.Background(), msg)
+	if err != nil || id != "0100-abc" {
+		t.Fatalf("Send = %q, %v", id, err)
+	}
+	if aws.ToString(got.ConfigurationSetName) != "libaccounts-events" {
+		t.Errorf("configuration set %q", aws.ToString(got.ConfigurationSetName))
+	}
+	var tags []string
+	for _, tg := range got.Tags {
+		tags = append(tags, aws.ToString(tg.Name)+"="+aws.ToString(tg.Value))
+	}
+	if want := "kind=password-reset-link notice=0f tenant=kpu user=abc"; strings.Join(tags, " ") != want {
+		t.Errorf("tags %q, want %q", strings.Join(tags, " "), want)
+	}
+}
+
+func TestRefusedInputIsPermanent(t *testing.T) {
+	msg := validMessage()
+	msg.To = "not an address"
+	_, err := sesmailer.New(okAPI(), from).Send(context.Background(), msg)
+	var me *accounts.MailError
+	if !errors.As(err, &me) || !me.Permanent || !accounts.IsCode(err, accounts.CodeInvalid) {
+		t.Fatalf("Send = %v, want a permanent invalid MailError", err)
 	}
 }

@@ -1,4 +1,4 @@
-// Package sqsqueue sends import chunk tasks to an SQS queue.
+// Package sqsqueue sends import chunk tasks and notices to SQS queues.
 package sqsqueue
 
 import (

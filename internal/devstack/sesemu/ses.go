@@ -1,11 +1,15 @@
 // Package sesemu is the dev stack's Amazon SES: an endpoint the unmodified
 // SDK's SES client sends to, which keeps every message as an .eml file in
 // an outbox directory, and the outbox's listing for a developer to read
-// them. Nothing is ever delivered.
+// them. Nothing is ever delivered, but a send that names a configuration set
+// publishes the events SES would (simulator.go): SES's mailbox simulator
+// addresses bounce and complain as they do on AWS. A maximum send rate and
+// injected faults (faults.go) let tests meet SES's errors.
 package sesemu
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -20,11 +24,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
 	"github.com/libaccounts/libaccounts/internal/devstack/hostos"
 )
 
@@ -58,13 +65,82 @@ const (
 // sesTagPart is what SES accepts as a message tag name or value.
 var sesTagPart = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
-// New returns the local SES endpoint that writes each message to outboxDir
-// as <UTC timestamp>-<message id>.eml.
-func New(outboxDir string) http.Handler { return &sesHandler{dir: outboxDir, now: time.Now} }
+// Options configures a Server.
+type Options struct {
+	// OutboxDir receives each accepted message as
+	// <UTC timestamp>-<message id>.eml.
+	OutboxDir string
+	// ConfigurationSets maps each configuration set's name to where SES
+	// publishes its events. When it is set, a send naming another set is
+	// refused as SES refuses it (ConfigurationSetDoesNotExist); when nil,
+	// any name is accepted and nothing is published.
+	ConfigurationSets map[string][]Destination
+	// Publish hands one event (SES's event-publishing JSON) to an SNS
+	// topic. It is called before the send is answered, so an accepted
+	// message's events are never lost; it should queue, not deliver.
+	Publish func(ctx context.Context, topic string, message []byte) error
+	// MaxRate caps accepted sends per second, as an SES account's maximum
+	// send rate does: a send beyond it is refused with SES's Throttling
+	// error. 0 is no limit.
+	MaxRate float64
+	// Clock stamps messages and events and paces MaxRate; default the real
+	// one.
+	Clock clock.Clock
+	// Region and AccountID go into event ARNs; default us-east-1 and
+	// 123456789012.
+	Region, AccountID string
+}
 
-type sesHandler struct {
-	dir string
-	now func() time.Time
+// Destination is one event destination of a configuration set.
+type Destination struct {
+	Topic  string   // the SNS topic Publish is given
+	Events []string // event types as CloudFormation writes them: bounce, complaint, delivery, ...
+}
+
+// Server is the local SES endpoint. Its methods are safe for concurrent use.
+type Server struct {
+	dir  string
+	now  func() time.Time
+	opts Options
+
+	mu     sync.Mutex
+	faults map[string][]*injected // lower-cased address -> pending faults, oldest first
+	tokens float64                // MaxRate's bucket
+	filled time.Time              // when tokens was last topped up
+	stats  Stats
+}
+
+// Stats counts what the local SES answered.
+type Stats struct {
+	Accepted  int `json:"accepted"`
+	Throttled int `json:"throttled"` // refused for MaxRate
+	Injected  int `json:"injected"`  // refused with an injected fault
+	Events    int `json:"events"`    // events published
+}
+
+// New returns the local SES endpoint that writes each message to outboxDir,
+// with no configuration sets, rate limit or events.
+func New(outboxDir string) *Server { return NewServer(Options{OutboxDir: outboxDir}) }
+
+// NewServer returns the local SES endpoint configured by opts.
+func NewServer(opts Options) *Server {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real()
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	return &Server{dir: opts.OutboxDir, now: opts.Clock.Now, opts: opts, faults: map[string][]*injected{}, tokens: max(1, opts.MaxRate)}
+}
+
+// Stats returns the counts so far.
+func (h *Server) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stats
 }
 
 // sesFault is an SES error answer.
@@ -80,7 +156,7 @@ func sesSender(code, format string, args ...any) *sesFault {
 	return &sesFault{status: http.StatusBadRequest, code: code, message: fmt.Sprintf(format, args...)}
 }
 
-func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := hostos.UUID()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -107,16 +183,16 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		eml []byte
+		out *outgoing
 		err error
 	)
 	now := h.now()
 	messageID := newSESMessageID(now)
 	switch action {
 	case "SendRawEmail":
-		eml, err = rawEmail(r.PostForm)
+		out, err = rawEmail(r.PostForm)
 	case "SendEmail":
-		eml, err = simpleEmail(r.PostForm, messageID, now)
+		out, err = simpleEmail(r.PostForm, messageID, now)
 	default:
 		writeSESError(w, requestID, sesSender("InvalidAction", "the action %s is not valid for this web service", strconv.Quote(action)))
 		return
@@ -129,16 +205,59 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeSESError(w, requestID, f)
 		return
 	}
-	if err := h.store(now, messageID, eml); err != nil {
+	if f := h.admit(out, now); f != nil {
+		writeSESError(w, requestID, f)
+		return
+	}
+	if err := h.store(now, messageID, out.eml); err != nil {
 		writeSESError(w, requestID, &sesFault{status: http.StatusInternalServerError, code: "InternalFailure", message: "the local SES could not store the message"})
 		return
 	}
+	if err := h.publish(r.Context(), out, messageID, now); err != nil {
+		writeSESError(w, requestID, &sesFault{status: http.StatusInternalServerError, code: "InternalFailure", message: "the local SES could not publish the message's events"})
+		return
+	}
+	h.mu.Lock()
+	h.stats.Accepted++
+	h.mu.Unlock()
 	writeSESResult(w, requestID, action, messageID)
+}
+
+// admit decides whether SES would take the message: its configuration set
+// must exist, an injected fault for a recipient answers instead, and so
+// does the rate limit.
+func (h *Server) admit(out *outgoing, now time.Time) *sesFault {
+	if out.configSet != "" && h.opts.ConfigurationSets != nil {
+		if _, ok := h.opts.ConfigurationSets[out.configSet]; !ok {
+			return sesSender("ConfigurationSetDoesNotExist", "Configuration set <%s> does not exist.", out.configSet)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range out.destinations {
+		if f := h.takeFault(d); f != nil {
+			h.stats.Injected++
+			return f
+		}
+	}
+	if h.opts.MaxRate > 0 {
+		burst := max(1, h.opts.MaxRate)
+		if !h.filled.IsZero() {
+			h.tokens = min(burst, h.tokens+now.Sub(h.filled).Seconds()*h.opts.MaxRate)
+		}
+		h.filled = now
+		if h.tokens < 1 {
+			h.stats.Throttled++
+			return sesSender("Throttling", "Maximum sending rate exceeded.")
+		}
+		h.tokens--
+	}
+	return nil
 }
 
 // store writes eml into the outbox atomically: readers see a whole file or
 // none.
-func (h *sesHandler) store(now time.Time, messageID string, eml []byte) (err error) {
+func (h *Server) store(now time.Time, messageID string, eml []byte) (err error) {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return err
 	}
@@ -162,9 +281,22 @@ func (h *sesHandler) store(now time.Time, messageID string, eml []byte) (err err
 	return os.Rename(f.Name(), filepath.Join(h.dir, name))
 }
 
+// outgoing is an accepted request: the message to store and what SES would
+// know of it when it publishes events.
+type outgoing struct {
+	eml          []byte
+	source       string // the envelope sender, or the From header's address
+	destinations []string
+	tags         [][2]string
+	configSet    string
+	headers      mail.Header // the client's own headers
+}
+
 // rawEmail checks a SendRawEmail request and returns the message to store:
-// the client's bytes as sent, under the envelope headers.
-func rawEmail(form map[string][]string) ([]byte, error) {
+// the client's bytes as sent, under the envelope headers. As on SES, the
+// message may name its configuration set and tags in X-SES-CONFIGURATION-SET
+// and X-SES-MESSAGE-TAGS headers; the request's parameters win.
+func rawEmail(form map[string][]string) (*outgoing, error) {
 	get := func(k string) string { return first(form[k]) }
 	data, ok := form["RawMessage.Data"]
 	if !ok {
@@ -215,14 +347,50 @@ func rawEmail(form map[string][]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	headerTags, err := headerTags(msg.Header.Get("X-SES-MESSAGE-TAGS"))
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range headerTags {
+		if !slices.ContainsFunc(tags, func(u [2]string) bool { return u[0] == t[0] }) {
+			tags = append(tags, t)
+		}
+	}
+	configSet := get("ConfigurationSetName")
+	if configSet == "" {
+		configSet = strings.TrimSpace(msg.Header.Get("X-SES-CONFIGURATION-SET"))
+	}
+	if source == "" {
+		if a, err := mail.ParseAddress(msg.Header.Get("From")); err == nil {
+			source = a.Address
+		}
+	}
 	var b bytes.Buffer
-	envelope(&b, "SendRawEmail", source, destinations, tags, get("ConfigurationSetName"))
+	envelope(&b, "SendRawEmail", get("Source"), destinations, tags, configSet)
 	b.Write(raw)
-	return b.Bytes(), nil
+	return &outgoing{eml: b.Bytes(), source: source, destinations: destinations, tags: tags, configSet: configSet, headers: msg.Header}, nil
+}
+
+// headerTags reads an X-SES-MESSAGE-TAGS header: "name=value, name=value".
+func headerTags(v string) ([][2]string, error) {
+	var tags [][2]string
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !sesTagPart.MatchString(name) || !sesTagPart.MatchString(value) {
+			return nil, sesSender("InvalidParameterValue", "the X-SES-MESSAGE-TAGS header must be name=value pairs of ASCII letters, digits, '_' and '-', separated by commas")
+		}
+		tags = append(tags, [2]string{name, value})
+	}
+	return tags, nil
 }
 
 // simpleEmail builds the message SES would send for a SendEmail request.
-func simpleEmail(form map[string][]string, messageID string, now time.Time) ([]byte, error) {
+func simpleEmail(form map[string][]string, messageID string, now time.Time) (*outgoing, error) {
 	get := func(k string) string { return first(form[k]) }
 	source := get("Source")
 	if source == "" {
@@ -306,7 +474,11 @@ func simpleEmail(form map[string][]string, messageID string, now time.Time) ([]b
 			return nil, err
 		}
 	}
-	return b.Bytes(), nil
+	out := &outgoing{eml: b.Bytes(), source: source, destinations: destinations, tags: tags, configSet: get("ConfigurationSetName")}
+	if msg, err := mail.ReadMessage(bytes.NewReader(out.eml)); err == nil {
+		out.headers = msg.Header
+	}
+	return out, nil
 }
 
 // envelope writes the X-Local-Ses-* headers; every value was checked for

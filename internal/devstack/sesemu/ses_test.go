@@ -502,7 +502,8 @@ func TestOutboxOrdersByStoredTime(t *testing.T) {
 		time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC),
 	}
 	var i int
-	h := &sesHandler{dir: dir, now: func() time.Time { return times[i] }}
+	h := New(dir)
+	h.now = func() time.Time { return times[i] }
 	for i = range times {
 		form := url.Values{"Action": {"SendEmail"}, "Version": {sesVersion}, "Source": {"s@example.org"},
 			"Destination.ToAddresses.member.1": {"a@example.org"}, "Message.Subject.Data": {times[i].Format(time.Kitchen)},

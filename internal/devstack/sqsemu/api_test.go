@@ -424,3 +424,21 @@ func TestLongPolling(t *testing.T) {
 		t.Fatalf("long poll across the visibility timeout: %+v", out.Messages)
 	}
 }
+
+func TestSendDelayed(t *testing.T) {
+	// A delayed message is neither visible nor receivable until its delay
+	// has passed on the service's clock, then it is an ordinary message.
+	clk := newClock()
+	svc := open(t, t.TempDir(), clk, sqsemu.QueueConfig{Name: "events"})
+	if _, err := svc.SendDelayed(context.Background(), "events", "later", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	wantStats(t, svc, "events", 0, 0)
+	clk.Advance(1999 * time.Millisecond)
+	wantStats(t, svc, "events", 0, 0)
+	clk.Advance(time.Millisecond)
+	wantStats(t, svc, "events", 1, 0)
+	if _, err := svc.SendDelayed(context.Background(), "events", "too late", 16*time.Minute); !errors.Is(err, sqsemu.ErrInvalidMessage) {
+		t.Errorf("a 16-minute delay: %v, want ErrInvalidMessage", err)
+	}
+}

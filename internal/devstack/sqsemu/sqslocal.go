@@ -410,6 +410,12 @@ func (s *Service) sweep() {
 // Send stores a message with body in queue, as SendMessage does, and
 // returns its message ID once it is on disk.
 func (s *Service) Send(ctx context.Context, queue, body string) (messageID string, err error) {
+	return s.SendDelayed(ctx, queue, body, 0)
+}
+
+// SendDelayed is Send with DelaySeconds: the message is received no sooner
+// than delay (whole seconds, at most 15 minutes) from now.
+func (s *Service) SendDelayed(ctx context.Context, queue, body string, delay time.Duration) (messageID string, err error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -417,7 +423,8 @@ func (s *Service) Send(ctx context.Context, queue, body string) (messageID strin
 	if q == nil {
 		return "", fmt.Errorf("%w: %q", ErrUnknownQueue, queue)
 	}
-	rec, _, aerr := s.newMessage(q, &body, nil, nil, nil, s.opts.AccountID)
+	secs := int32(delay / time.Second)
+	rec, _, aerr := s.newMessage(q, &body, &secs, nil, nil, s.opts.AccountID)
 	if aerr != nil {
 		return "", fmt.Errorf("%w: %s", ErrInvalidMessage, aerr.msg)
 	}

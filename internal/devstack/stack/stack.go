@@ -55,6 +55,13 @@ type Config struct {
 	// FunctionEnv is added to every function's environment (e.g. hashing
 	// parameters for a fast test run).
 	FunctionEnv map[string]string
+	// Parameters override the template's parameter Defaults, as a deploy's
+	// parameter overrides do (e.g. NoticeSendRate).
+	Parameters map[string]string
+	// SESMaxRate caps the local SES's accepted sends per second, answering
+	// SES's Throttling error beyond it, as an SES account's maximum send
+	// rate does. 0 is no limit.
+	SESMaxRate float64
 	// VisibilityCap shortens the template's queue visibility timeouts
 	// (30 minutes for the chunk queue) so that work a killed stack left in
 	// flight resumes soon after a restart; every consumer is idempotent, so
@@ -75,6 +82,8 @@ type Stack struct {
 	AdminEmail string
 
 	ddb      *dynamodblocal.Server
+	ses      *sesemu.Server
+	dataDir  string
 	lambdas  *lambdaemu.Service
 	pipe     *pipeline
 	listener net.Listener
@@ -135,7 +144,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("local stack config: %w", err)
 	}
-	st := &Stack{done: make(chan struct{}), log: slog.New(slog.NewTextHandler(cfg.Logs, nil)).With("component", "devstack")}
+	st := &Stack{done: make(chan struct{}), dataDir: cfg.DataDir, log: slog.New(slog.NewTextHandler(cfg.Logs, nil)).With("component", "devstack")}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -144,7 +153,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	tpl, err := samtemplate.Load(filepath.Join(cfg.RepoRoot, "template.yaml"))
+	tpl, err := samtemplate.LoadWithParameters(filepath.Join(cfg.RepoRoot, "template.yaml"), cfg.Parameters)
 	if err != nil {
 		return nil, fmt.Errorf("load template: %w", err)
 	}
@@ -202,9 +211,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	st.S3Endpoint, st.Bucket = st.pipe.s3URL, st.pipe.bucket
 
-	refs := st.pipe.refs()
-	refs["AccountsTable"] = TableName
-	fns, err := tpl.Functions(refs)
+	fns, err := tpl.Functions(st.pipe.refs())
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +244,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 		configs = append(configs, lambdaemu.FunctionConfig{
 			Name: f.LogicalID, Binary: filepath.Join(binDir, filepath.Base(f.Dir)), Env: env,
-			Timeout: f.Timeout, MemoryMB: f.MemoryMB, MaxConcurrency: max(4, runtime.NumCPU()),
+			Timeout: f.Timeout, MemoryMB: f.MemoryMB, MaxConcurrency: max(4, runtime.NumCPU(), st.pipe.concurrency(f.LogicalID)),
 		})
 	}
 	if st.lambdas, err = lambdaemu.New(configs, lambdaemu.Options{Logs: cfg.Logs}); err != nil {
@@ -260,10 +267,32 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	box := sesemu.NewOutbox(outboxDir)
 	mux.Handle("GET /_local/mail", box)
 	mux.Handle("GET /_local/mail/{id}", box)
-	// The SDK posts to the endpoint's path exactly as configured.
-	ses := sesemu.New(outboxDir)
+	// The SDK posts to the endpoint's path exactly as configured. A send
+	// through one of the template's configuration sets publishes SES's
+	// events to the set's topics, and so to their functions.
+	sets, err := tpl.ConfigurationSets()
+	if err != nil {
+		return nil, err
+	}
+	destinations := map[string][]sesemu.Destination{}
+	for _, set := range sets {
+		destinations[set.Name] = []sesemu.Destination{}
+		for _, d := range set.Destinations {
+			if d.Enabled && d.Topic != "" {
+				destinations[set.Name] = append(destinations[set.Name], sesemu.Destination{Topic: d.Topic, Events: d.Events})
+			}
+		}
+	}
+	ses := sesemu.NewServer(sesemu.Options{OutboxDir: outboxDir, ConfigurationSets: destinations, Publish: st.pipe.publish, MaxRate: cfg.SESMaxRate, AccountID: localAccountID})
+	st.ses = ses
 	mux.Handle("POST /_local/ses", ses)
 	mux.Handle("POST /_local/ses/", ses)
+	// Methods spelled out: a method-less pattern would conflict with
+	// "POST /_local/ses/".
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		mux.Handle(m+" /_local/ses/faults", ses.FaultsHandler())
+	}
+	mux.Handle("GET /_local/ses/stats", ses.StatsHandler())
 	mux.HandleFunc("GET /_local/reset", resetPage)
 	mux.Handle("POST /_local/sqs", st.pipe.sqs)
 	mux.Handle("POST /_local/sqs/", st.pipe.sqs)
@@ -331,6 +360,12 @@ func buildFunctions(ctx context.Context, root, binDir string, logs io.Writer) er
 	}
 	return nil
 }
+
+// DataDir is where the stack keeps its data: outbox/, sqs/, s3/.
+func (st *Stack) DataDir() string { return st.dataDir }
+
+// SESStats returns what the local SES has answered so far.
+func (st *Stack) SESStats() sesemu.Stats { return st.ses.Stats() }
 
 // PIDs lists the processes running a function, for measurements.
 func (st *Stack) PIDs(function string) []int { return st.lambdas.PIDs(function) }

@@ -1,0 +1,9 @@
+// Command admin-letters-preview is the Lambda function behind POST /v1/admin/letters/{kind}/preview.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.PreviewLetter }) }
