@@ -300,7 +300,7 @@ func (s *Service) signInURL() string {
 // letterValues are the values every notice of t has, overlaid with data.
 func (s *Service) letterValues(t Tenant, kind NoticeKind, data map[string]string) map[string]string {
 	v := map[string]string{
-		"libraryName": t.Name, "libraryCode": t.ID, "signInUrl": s.signInURL(),
+		"libraryName": t.Sender(), "libraryCode": t.ID, "signInUrl": s.signInURL(),
 	}
 	if kind == NoticeResetLink {
 		v["linkLifetime"] = LifetimeText(time.Duration(t.Settings.ResetLinkTTL))

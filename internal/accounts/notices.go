@@ -173,10 +173,8 @@ var ErrNoticeInFlight = errors.New("notice is being sent by another delivery")
 // 30 s, then 2 min, each with up to a fifth more at random so a throttled
 // burst does not come back as one.
 func (s *Service) noticeBackoff(attempts int) time.Duration {
-	base := 30 * time.Second
-	if attempts >= 2 {
-		base = 2 * time.Minute
-	}
+	delays := s.cfg.NoticeRetryDelays
+	base := delays[min(max(attempts, 1), len(delays))-1]
 	var b [2]byte
 	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
 		return base

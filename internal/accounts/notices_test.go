@@ -453,6 +453,8 @@ func TestBouncesAndComplaints(t *testing.T) {
 			e := newNoticeEnv(t)
 			ctx := context.Background()
 			id := e.queueLinkAndDeliver(t)
+			// A second link is queued before SES reports on the first.
+			next, _ := e.queueLink(t)
 			ev := e.sesEvent(t, tc.typ, tc.bounceType)
 			for range 2 { // SNS delivers at least once
 				if err := e.svc.RecordMailEvent(ctx, ev); err != nil {
@@ -472,7 +474,8 @@ func TestBouncesAndComplaints(t *testing.T) {
 			}
 
 			// The next notice to a flagged address is skipped, with why.
-			next := e.queueLinkAndDeliver(t)
+			e.notices.msgs = []queuedNotice{{ref: accounts.NoticeRef{TenantID: "kpu", UserID: e.patron.ID, NoticeID: next}}}
+			e.deliver(t, e.svc)
 			sent := len(e.box.sent)
 			want := accounts.NoticeSent
 			if tc.wantFlag != "" {
@@ -481,6 +484,14 @@ func TestBouncesAndComplaints(t *testing.T) {
 			if got := e.notice(t, next); got.Status != want || got.Reason != tc.wantReason || len(e.box.sent) != sent {
 				t.Errorf("next notice: %s (%q), %d mails; want %s (%q)", got.Status, got.Reason, len(e.box.sent), want, tc.wantReason)
 			}
+
+			// Staff asking for another mail are told at once that it
+			// would not arrive.
+			_, err = e.svc.ResetPassword(ctx, e.admin, e.patron.ID, accounts.ResetPasswordInput{SendResetLink: true})
+			if flagged := tc.wantFlag != ""; flagged != accounts.IsCode(err, accounts.CodeInvalid) {
+				t.Errorf("another reset link to the address: %v (flagged %v)", err, flagged)
+			}
+			e.notices.take()
 
 			// A new address clears the flag; the same address (in another
 			// case) does not.

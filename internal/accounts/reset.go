@@ -75,6 +75,11 @@ func (s *Service) ResetPassword(ctx context.Context, c Caller, id string, in Res
 	if (in.Notify || in.SendResetLink) && u.Email == "" {
 		return ResetResult{}, FieldError("email", "%s has no e-mail address: set a password for them, or generate one and pass it on another way", u.Username)
 	}
+	if (in.Notify || in.SendResetLink) && u.EmailStatus != "" {
+		// The notice would only be skipped: say so now, while staff can
+		// still choose another way.
+		return ResetResult{}, FieldError("email", "mail to %s's address is not delivered (%s): correct the e-mail address, or set a password and pass it on another way", u.Username, u.EmailStatus)
+	}
 	if (in.Notify || in.SendResetLink) && s.notices == nil {
 		return ResetResult{}, E(CodeUnavailable, "e-mail is not configured for this deployment")
 	}

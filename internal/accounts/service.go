@@ -42,6 +42,10 @@ type Config struct {
 	// at NoticeSendRate / NoticeWorkerConcurrency.
 	NoticeSendRate          float64
 	NoticeWorkerConcurrency int
+	// NoticeRetryDelays are the waits before a notice's second and later
+	// attempts (default 30s, 2m; the last repeats), each with up to 20%
+	// jitter so that a burst of failures does not retry in step.
+	NoticeRetryDelays []time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -68,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NoticeSendRate <= 0 {
 		c.NoticeSendRate = 14
+	}
+	if len(c.NoticeRetryDelays) == 0 {
+		c.NoticeRetryDelays = []time.Duration{30 * time.Second, 2 * time.Minute}
 	}
 	if c.NoticeWorkerConcurrency <= 0 {
 		c.NoticeWorkerConcurrency = 2

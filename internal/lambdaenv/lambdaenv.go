@@ -109,6 +109,17 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 		}
 		e.Accounts.NoticeSendRate = r
 	}
+	if v := getenv("NOTICE_RETRY_DELAYS"); v != "" {
+		// The waits before a notice's second and third attempts; the
+		// local stack's tests shorten them.
+		for _, f := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d < time.Second || d > 15*time.Minute {
+				return e, fmt.Errorf("NOTICE_RETRY_DELAYS=%q is not a comma-separated list of durations between 1s and 15m (an SQS delay's limits)", v)
+			}
+			e.Accounts.NoticeRetryDelays = append(e.Accounts.NoticeRetryDelays, d)
+		}
+	}
 	if v := getenv("NOTICE_WORKER_CONCURRENCY"); v != "" {
 		// The worker count the rate is shared by (the event source's
 		// MaximumConcurrency).

@@ -3,6 +3,7 @@ package lambdaenv_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/libaccounts/libaccounts/internal/lambdaenv"
 )
@@ -29,6 +30,12 @@ func TestNoticeSettings(t *testing.T) {
 		{"rate a typo", map[string]string{"NOTICE_SEND_RATE": "14000"}, true, nil},
 		{"rate not a number", map[string]string{"NOTICE_SEND_RATE": "fast"}, true, nil},
 		{"concurrency zero", map[string]string{"NOTICE_WORKER_CONCURRENCY": "0"}, true, nil},
+		{"retry delays", map[string]string{"NOTICE_RETRY_DELAYS": "1s, 5s"}, false, func(e lambdaenv.Env) bool {
+			d := e.Accounts.NoticeRetryDelays
+			return len(d) == 2 && d[0] == time.Second && d[1] == 5*time.Second
+		}},
+		{"retry delay past SQS's 15 minutes", map[string]string{"NOTICE_RETRY_DELAYS": "30s,20m"}, true, nil},
+		{"retry delay not a duration", map[string]string{"NOTICE_RETRY_DELAYS": "soon"}, true, nil},
 		{"sign-in URL relative", map[string]string{"SIGN_IN_URL": "/signin"}, true, nil},
 	}
 	for _, tc := range cases {

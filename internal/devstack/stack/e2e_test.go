@@ -201,12 +201,15 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 	}
 	// Only the list of functions matters here; the stack gave them their
 	// real references.
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused"})
+	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "NoticeConfigurationSet": "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	auth, _ := tpl.Authorizer()
-	s3fns, sqsfns := map[string]bool{}, map[string]bool{}
+	s3fns, sqsfns, snsfns := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, tr := range tpl.SNSTriggers() {
+		snsfns[tr.Function] = true
+	}
 	for _, tr := range tpl.S3Triggers() {
 		s3fns[tr.Function] = true
 	}
@@ -244,6 +247,15 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 				var resp events.SQSEventResponse
 				if err != nil || json.Unmarshal(out, &resp) != nil || len(resp.BatchItemFailures) != 0 {
 					t.Fatalf("SQS trigger answered %s (%v)", out, err)
+				}
+				return
+			case snsfns[f.LogicalID]:
+				// An unreadable event is logged and dropped: SNS's retries
+				// would only repeat it.
+				ev := events.SNSEvent{Records: []events.SNSEventRecord{{EventSource: "aws:sns", SNS: events.SNSEntity{MessageID: "n1", Message: "not json"}}}}
+				out, err := st.Invoke(ctx, f.LogicalID, mustJSON(ev))
+				if err != nil || string(out) != "null" {
+					t.Fatalf("SNS trigger answered %s (%v)", out, err)
 				}
 				return
 			case len(f.Routes) == 0:

@@ -9,7 +9,9 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // raw is client.do for answers that are not JSON objects (CSV, mail).
@@ -34,17 +36,37 @@ func (c client) raw(method, path string, header map[string]string) (int, string)
 // lastMail reads the newest message of the outbox as the user would.
 func lastMail(tb testing.TB, c client, to string) (subject, body string) {
 	tb.Helper()
-	status, list := c.raw("GET", "/_local/mail", nil)
-	if status != 200 {
-		tb.Fatalf("outbox: %d", status)
-	}
-	var entries []struct{ ID, To, Subject string }
-	if err := json.Unmarshal([]byte(list), &entries); err != nil || len(entries) == 0 {
-		tb.Fatalf("outbox listing %q: %v", list, err)
-	}
-	e := entries[len(entries)-1]
-	if !strings.Contains(e.To, to) {
-		tb.Fatalf("newest mail is to %q, want %q", e.To, to)
+	// Notices go out through the notice queue, so the mail an action
+	// caused arrives after its answer: wait for a mail to `to` this test
+	// has not read yet.
+	var e struct{ ID, To, Subject string }
+	deadline := time.Now().Add(time.Minute)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		status, list := c.raw("GET", "/_local/mail", nil)
+		if status != 200 {
+			tb.Fatalf("outbox: %d", status)
+		}
+		var entries []struct{ ID, To, Subject string }
+		if err := json.Unmarshal([]byte(list), &entries); err != nil {
+			tb.Fatalf("outbox listing %q: %v", list, err)
+		}
+		found := false
+		for i := len(entries) - 1; i >= 0 && !found; i-- {
+			if strings.Contains(entries[i].To, to) {
+				if _, seen := readMail.LoadOrStore(tb.Name()+"\x00"+entries[i].ID, true); !seen {
+					e, found = entries[i], true
+				}
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no new mail to %q in the outbox: %s", to, list)
+		}
+		<-tick.C
 	}
 	_, eml := c.raw("GET", "/_local/mail/"+e.ID, nil)
 	msg, err := mail.ReadMessage(strings.NewReader(eml))
@@ -57,6 +79,9 @@ func lastMail(tb testing.TB, c client, to string) (subject, body string) {
 	}
 	return e.Subject, string(text)
 }
+
+// readMail holds the outbox messages each test has read.
+var readMail sync.Map
 
 var linkToken = regexp.MustCompile(`/_local/reset#token=(\S+)`)
 
