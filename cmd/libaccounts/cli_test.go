@@ -153,7 +153,7 @@ func TestLoginUsesStackJSON(t *testing.T) {
 	// Later commands use the session's API, and refuse to send its token
 	// to another one.
 	h.wd = t.TempDir()
-	if r := h.run("", "jobs", "list"); r.code != 0 || !strings.Contains(r.stdout, "no imports") {
+	if r := h.run("", "jobs", "list"); r.code != 0 || !strings.Contains(r.stdout, "no jobs") {
 		t.Fatalf("jobs list: exit %d:\n%s", r.code, r.all())
 	}
 	h.env["LIBACCOUNTS_API_URL"] = "https://elsewhere.example"
@@ -518,8 +518,8 @@ func TestUsageErrors(t *testing.T) {
 		{args: []string{"help"}, code: 0, want: "jobs report ID [-o FILE]"},
 		{args: []string{"import", "--help"}, code: 0, want: "--mode upsert"},
 		{args: []string{"jobs"}, code: 2, want: "jobs needs a subcommand"},
-		{args: []string{"jobs", "watch"}, code: 2, want: "jobs watch needs one import ID"},
-		{args: []string{"jobs", "report", "../../etc"}, code: 2, want: "is not an import ID"},
+		{args: []string{"jobs", "watch"}, code: 2, want: "jobs watch needs one job ID"},
+		{args: []string{"jobs", "report", "../../etc"}, code: 2, want: "is not a job ID"},
 		{args: []string{"jobs", "list"}, code: 2, want: "not signed in: run `libaccounts login` first"},
 		{args: []string{"tenant"}, code: 2, want: "libaccounts tenant create --tenant ID"},
 		{args: []string{"tenant", "create"}, code: 2, want: "--tenant is required"},
@@ -540,8 +540,11 @@ func TestRenderProgress(t *testing.T) {
 	tests := []struct {
 		name string
 		v    apiwire.Import
+		j    apiwire.Job // a reset, instead of v
 		want string
 	}{
+		{name: "reset running", j: apiwire.Job{Kind: apiwire.JobKindPasswordReset, Status: "running", Percent: 30, Counts: apiwire.JobCounts{Matched: 1000, Changed: 250, NoEmail: 3}},
+			want: "[######--------------] 30%  running  1,000 users read  changed 250 without e-mail 3 failed 0"},
 		{name: "pending", v: apiwire.Import{Kind: "users", Status: "pending"},
 			want: "[--------------------] 0%  pending  waiting for the file"},
 		{name: "validating", v: apiwire.Import{Kind: "users", Status: "validating"},
@@ -559,11 +562,15 @@ func TestRenderProgress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := renderProgress(tt.v, true); got != tt.want {
+			v := jobOf(tt.v)
+			if tt.j.Kind != "" {
+				v = tt.j
+			}
+			if got := renderProgress(v, true); got != tt.want {
 				t.Errorf("renderProgress =\n %q\nwant\n %q", got, tt.want)
 			}
 			wantPlain := tt.want[strings.Index(tt.want, "] ")+2:]
-			if got := renderProgress(tt.v, false); got != wantPlain {
+			if got := renderProgress(v, false); got != wantPlain {
 				t.Errorf("renderProgress without bar = %q, want %q", got, wantPlain)
 			}
 		})
@@ -610,8 +617,9 @@ func TestPlural(t *testing.T) {
 		{plural(2750, "row", "rows"), "2,750 rows"},
 		{humanBytes(1), "1 byte"},
 		{humanBytes(2), "2 bytes"},
-		{countsText(apiwire.Import{Kind: apiwire.ImportKindSet, Counts: apiwire.ImportCounts{Rows: 2, Added: 1, Duplicates: 1}}, true), "1 added, 1 duplicate, 0 not found"},
-		{countsText(apiwire.Import{Kind: apiwire.ImportKindSet, Counts: apiwire.ImportCounts{Rows: 3, Added: 1, Duplicates: 2}}, true), "1 added, 2 duplicates, 0 not found"},
+		{countsText(jobOf(apiwire.Import{Kind: apiwire.ImportKindSet, Counts: apiwire.ImportCounts{Rows: 2, Added: 1, Duplicates: 1}}), true), "1 added, 1 duplicate, 0 not found"},
+		{countsText(jobOf(apiwire.Import{Kind: apiwire.ImportKindSet, Counts: apiwire.ImportCounts{Rows: 3, Added: 1, Duplicates: 2}}), true), "1 added, 2 duplicates, 0 not found"},
+		{countsText(apiwire.Job{Kind: apiwire.JobKindPasswordReset, Counts: apiwire.JobCounts{Matched: 3, Changed: 1, NoEmail: 1}}, true), "1 changed, 0 skipped, 1 without e-mail, 0 failed"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -56,6 +56,11 @@ type fakeAPI struct {
 	passwordSets  []map[string]string
 	listNext      string
 	lastStartBody map[string]any
+	lastListQuery map[string][]string
+	// finalReset is how the next reset ends; resetRefusal, when set, is the
+	// body of a 400 the next reset gets.
+	finalReset   apiwire.Job
+	resetRefusal any
 }
 
 type fakeImport struct {
@@ -67,6 +72,7 @@ type fakeImport struct {
 	contentLength int64
 	chunked       bool
 	polls         int
+	reset         apiwire.Job // a reset's final view
 }
 
 const reportCSV = "row,username,outcome,reason\n2,sadie.p,created,\n3,bad,failed,username is taken\n"
@@ -91,6 +97,13 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 	mux.HandleFunc("GET /v1/admin/imports/{id}", f.authed(f.getImport))
 	mux.HandleFunc("GET /v1/admin/imports/{id}/report", f.authed(f.report))
 	mux.HandleFunc("POST /v1/admin/imports/{id}/cancel", f.authed(f.cancel))
+	// The task centre serves every job; an import's view there has the
+	// same fields as on the import routes.
+	mux.HandleFunc("GET /v1/admin/jobs", f.authed(f.listJobs))
+	mux.HandleFunc("GET /v1/admin/jobs/{id}", f.authed(f.getImport))
+	mux.HandleFunc("GET /v1/admin/jobs/{id}/report", f.authed(f.report))
+	mux.HandleFunc("POST /v1/admin/jobs/{id}/cancel", f.authed(f.cancel))
+	mux.HandleFunc("POST /v1/admin/password-resets", f.authed(f.startReset))
 	mux.HandleFunc("PUT /upload/{id}", f.upload)
 	mux.HandleFunc("GET /download/{id}", f.download)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -269,7 +282,27 @@ func (f *fakeAPI) getImport(w http.ResponseWriter, r *http.Request, who string) 
 		}
 		imp.view = v
 	}
+	if imp.view.Kind == apiwire.JobKindPasswordReset {
+		writeJSON(w, 200, resetView(imp))
+		return
+	}
 	writeJSON(w, 200, imp.view)
+}
+
+// resetView is a reset job at its poll: running halfway, then its final
+// view.
+func resetView(imp *fakeImport) apiwire.Job {
+	v := jobOf(imp.view)
+	if finalStatus(v.Status) && v.Status != apiwire.ImportCancelled {
+		final := imp.reset
+		final.ID, final.Kind, final.DryRun, final.CreatedAt = v.ID, v.Kind, v.DryRun, v.CreatedAt
+		return final
+	}
+	if v.Status == "running" {
+		v.Counts = apiwire.JobCounts{Matched: imp.reset.Counts.Matched / 2, Changed: imp.reset.Counts.Changed / 2}
+	}
+	v.Scope, v.Mode = imp.reset.Scope, imp.reset.Mode
+	return v
 }
 
 func (f *fakeAPI) listImports(w http.ResponseWriter, r *http.Request, who string) {
@@ -283,6 +316,64 @@ func (f *fakeAPI) listImports(w http.ResponseWriter, r *http.Request, who string
 		out.Imports = append(out.Imports, f.imports[f.order[i]].view)
 	}
 	writeJSON(w, 200, out)
+}
+
+func (f *fakeAPI) listJobs(w http.ResponseWriter, r *http.Request, who string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastListQuery = r.URL.Query()
+	out := apiwire.JobList{Jobs: []apiwire.Job{}, NextCursor: f.listNext}
+	for i := len(f.order) - 1; i >= 0; i-- {
+		imp := f.imports[f.order[i]]
+		if imp.view.Kind == apiwire.JobKindPasswordReset {
+			out.Jobs = append(out.Jobs, resetView(imp))
+			continue
+		}
+		out.Jobs = append(out.Jobs, jobOf(imp.view))
+	}
+	writeJSON(w, 200, out)
+}
+
+// jobOf is an import as the task centre shows it.
+func jobOf(v apiwire.Import) apiwire.Job {
+	var j apiwire.Job
+	data, _ := json.Marshal(v)
+	_ = json.Unmarshal(data, &j)
+	return j
+}
+
+// startReset records a reset job, which moves on by one step per poll like
+// an uploaded import and ends as f.final says (Counts.Matched etc.).
+func (f *fakeAPI) startReset(w http.ResponseWriter, r *http.Request, who string) {
+	var in map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, 400, "invalid", "request body is not valid JSON")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastStartBody = in
+	if f.resetRefusal != nil {
+		writeJSON(w, 400, f.resetRefusal)
+		return
+	}
+	f.nextID++
+	id := fmt.Sprintf("job%04d", f.nextID)
+	v := apiwire.Import{ID: id, Kind: apiwire.JobKindPasswordReset, Status: "pending", CreatedAt: time.Date(2026, 5, 1, 14, 2, 0, 0, time.UTC)}
+	v.DryRun, _ = in["dryRun"].(bool)
+	final := f.final
+	final.ID, final.Kind, final.DryRun, final.CreatedAt = v.ID, v.Kind, v.DryRun, v.CreatedAt
+	reset := f.finalReset
+	if reset.Status == "" {
+		reset.Status = apiwire.ImportCompleted
+	}
+	if reset.Scope == "" {
+		reset.Scope, _ = in["scope"].(string)
+		reset.Mode, _ = in["mode"].(string)
+	}
+	f.imports[id] = &fakeImport{view: v, final: final, uploaded: true, reset: reset}
+	f.order = append(f.order, id)
+	writeJSON(w, 202, map[string]any{"jobId": id, "job": jobOf(v)})
 }
 
 func (f *fakeAPI) report(w http.ResponseWriter, r *http.Request, who string) {

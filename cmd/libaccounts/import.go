@@ -94,7 +94,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(a.stderr, "import %s: uploaded; watching it (Ctrl-C stops watching, not the import)\n", id)
-	return a.watch(ctx, c, id)
+	return a.watch(ctx, c, "import", id)
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

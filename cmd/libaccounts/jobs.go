@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -18,10 +19,15 @@ import (
 )
 
 const jobsUsage = `usage:
-  libaccounts jobs list [--limit N] [--cursor C]   the library's imports, newest first
-  libaccounts jobs watch ID                        follow an import until it ends
-  libaccounts jobs report ID [-o FILE]             its per-row report as CSV (default: standard output)
-  libaccounts jobs cancel ID                       stop it; rows already imported stay
+  libaccounts jobs list [--kind K] [--status S] [--limit N] [--cursor C]
+                                                   the task centre: jobs of every kind, newest first
+  libaccounts jobs watch ID                        follow a job until it ends
+  libaccounts jobs report ID [-o FILE]             its report as CSV (default: standard output)
+  libaccounts jobs cancel ID                       stop it; what it did so far stays
+
+  --kind K     users (imports of users), set (set builds) or password_reset
+  --status S   pending, validating, running, completed, completed_with_errors,
+               failed or cancelled
 
 Each takes --api URL, which must be the session's API (the default).
 jobs watch exits like import: 0 completed; 1 completed_with_errors, failed or
@@ -51,7 +57,7 @@ func (a *app) cmdJobs(ctx context.Context, args []string) error {
 
 var importIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
-// jobArgs parses a subcommand that takes one import ID.
+// jobArgs parses a subcommand that takes one job ID.
 func (a *app) jobArgs(name string, args []string, setup func(fs *flag.FlagSet)) (string, *client, error) {
 	fs := newFlagSet("jobs " + name)
 	apiFlag := fs.String("api", "", "API base URL (must be the session's)")
@@ -63,11 +69,11 @@ func (a *app) jobArgs(name string, args []string, setup func(fs *flag.FlagSet)) 
 		return "", nil, err
 	}
 	if len(pos) != 1 {
-		return "", nil, fail("jobs %s needs one import ID (see `libaccounts jobs list`)", name)
+		return "", nil, fail("jobs %s needs one job ID (see `libaccounts jobs list`)", name)
 	}
 	id := pos[0]
 	if !importIDPattern.MatchString(id) {
-		return "", nil, fail("%q is not an import ID (see `libaccounts jobs list`)", id)
+		return "", nil, fail("%q is not a job ID (see `libaccounts jobs list`)", id)
 	}
 	c, err := a.signedIn(*apiFlag)
 	return id, c, err
@@ -82,13 +88,34 @@ func importPath(id, action string) string {
 	return p
 }
 
+// jobPath is the task centre's route of a job of any kind, or of one of its
+// actions.
+func jobPath(id, action string) string {
+	p := "/v1/admin/jobs/" + url.PathEscape(id)
+	if action != "" {
+		p += "/" + action
+	}
+	return p
+}
+
+// jobNoun names a job in messages by its kind.
+func jobNoun(kind string) string {
+	switch kind {
+	case apiwire.ImportKindUsers, apiwire.ImportKindSet:
+		return "import"
+	case apiwire.JobKindPasswordReset:
+		return "reset"
+	}
+	return "job"
+}
+
 func (a *app) cmdJobsWatch(ctx context.Context, args []string) error {
 	id, c, err := a.jobArgs("watch", args, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "import %s: watching it (Ctrl-C stops watching, not the import)\n", id)
-	return a.watch(ctx, c, id)
+	fmt.Fprintf(a.stderr, "job %s: watching it (Ctrl-C stops watching, not the job)\n", id)
+	return a.watch(ctx, c, "job", id)
 }
 
 func (a *app) cmdJobsCancel(ctx context.Context, args []string) error {
@@ -96,9 +123,17 @@ func (a *app) cmdJobsCancel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var v apiwire.Import
-	if err := c.do(ctx, http.MethodPost, importPath(id, "cancel"), nil, &v); err != nil {
+	var v apiwire.Job
+	if err := c.do(ctx, http.MethodPost, jobPath(id, "cancel"), nil, &v); err != nil {
 		return err
+	}
+	if v.Kind == apiwire.JobKindPasswordReset {
+		fmt.Fprintf(a.stdout, "reset %s: %s; users reset before stay reset\n", id, v.Status)
+		if v.Counts.Matched > 0 {
+			fmt.Fprintf(a.stdout, "  %s read: %s\n", plural(v.Counts.Matched, "user", "users"), countsText(v, true))
+			fmt.Fprintf(a.stdout, "next: libaccounts jobs report %s -o report.csv\n", id)
+		}
+		return nil
 	}
 	switch {
 	case v.Status != "" && v.Status != apiwire.ImportCancelled:
@@ -149,7 +184,7 @@ func (a *app) cmdJobsReport(ctx context.Context, args []string) error {
 		os.Remove(out)
 		return a.readReportError(ctx, err)
 	}
-	fmt.Fprintf(a.stderr, "report of import %s written to %s (%s)\n", id, out, humanBytes(n))
+	fmt.Fprintf(a.stderr, "report of job %s written to %s (%s)\n", id, out, humanBytes(n))
 	return nil
 }
 
@@ -164,7 +199,7 @@ func (a *app) readReportError(ctx context.Context, err error) error {
 // answers 303 See Other with a pre-signed download URL for a big one, which
 // is fetched without the session's token (it goes to the API only).
 func (a *app) openReport(ctx context.Context, c *client, id string) (io.ReadCloser, error) {
-	resp, err := c.sendAccept(ctx, http.MethodGet, importPath(id, "report"), nil, "text/csv")
+	resp, err := c.sendAccept(ctx, http.MethodGet, jobPath(id, "report"), nil, "text/csv")
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +235,10 @@ func (a *app) openReport(ctx context.Context, c *client, id string) (io.ReadClos
 func (a *app) cmdJobsList(ctx context.Context, args []string) error {
 	fs := newFlagSet("jobs list")
 	apiFlag := fs.String("api", "", "API base URL (must be the session's)")
-	limit := fs.Int("limit", 20, "how many imports to show (1-200)")
+	limit := fs.Int("limit", 20, "how many jobs to show (1-200)")
 	cursor := fs.String("cursor", "", "continue where an earlier list stopped")
+	kind := fs.String("kind", "", "only jobs of this kind: users, set or password_reset")
+	status := fs.String("status", "", "only jobs in this status, e.g. running")
 	pos, err := a.parseFlags(fs, args, jobsUsage)
 	if err != nil {
 		return err
@@ -217,26 +254,34 @@ func (a *app) cmdJobsList(ctx context.Context, args []string) error {
 		return err
 	}
 	q := url.Values{"limit": {strconv.Itoa(*limit)}}
-	if *cursor != "" {
-		q.Set("cursor", *cursor)
+	for k, v := range map[string]string{"cursor": *cursor, "kind": *kind, "status": *status} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
-	var out apiwire.ImportList
-	if err := c.do(ctx, http.MethodGet, "/v1/admin/imports?"+q.Encode(), nil, &out); err != nil {
+	var out apiwire.JobList
+	if err := c.do(ctx, http.MethodGet, "/v1/admin/jobs?"+q.Encode(), nil, &out); err != nil {
 		return err
 	}
-	if len(out.Imports) == 0 {
-		fmt.Fprintln(a.stdout, "no imports")
+	if len(out.Jobs) == 0 {
+		fmt.Fprintln(a.stdout, "no jobs")
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tKIND\tSTATUS\tROWS\tCREATED/ADDED\tFAILED")
-	for _, v := range out.Imports {
+	fmt.Fprintln(tw, "ID\tCREATED\tKIND\tSTATUS\tROWS/USERS\tDONE\tFAILED\tBY")
+	for _, v := range out.Jobs {
 		status := v.Status
 		if v.Status == "running" {
 			status += " " + strconv.Itoa(clampPercent(v.Percent)) + "%"
 		}
 		rows, done, failed := "-", "-", "-"
-		if v.Counts.Rows > 0 || processed(v) > 0 {
+		switch {
+		case v.Kind == apiwire.JobKindPasswordReset && (v.Counts.Matched > 0 || processed(v) > 0):
+			rows, done, failed = num(v.Counts.Matched), num(v.Counts.Changed), num(v.Counts.Failed)
+			if v.Counts.NoEmail > 0 {
+				failed += fmt.Sprintf(" (+%s no e-mail)", num(v.Counts.NoEmail))
+			}
+		case v.Counts.Rows > 0 || processed(v) > 0:
 			rows = num(v.Counts.Rows)
 			if v.Kind == apiwire.ImportKindSet {
 				done, failed = num(v.Counts.Added), num(v.Counts.NotFound)
@@ -244,26 +289,39 @@ func (a *app) cmdJobsList(ctx context.Context, args []string) error {
 				done, failed = num(v.Counts.Created), num(v.Counts.Failed)
 			}
 		}
+		by := "-"
+		if v.StartedBy != nil {
+			by = cmp.Or(v.StartedBy.Username, v.StartedBy.ID)
+		}
 		created := "-"
 		if !v.CreatedAt.IsZero() {
 			created = v.CreatedAt.In(a.loc).Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, created, kindText(v), status, rows, done, failed)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, created, kindText(v), status, rows, done, failed, by)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if out.NextCursor != "" {
-		fmt.Fprintf(a.stderr, "more: libaccounts jobs list --limit %d --cursor %s\n", *limit, shellQuote(out.NextCursor))
+		more := fmt.Sprintf("more: libaccounts jobs list --limit %d", *limit)
+		if *kind != "" {
+			more += " --kind " + shellQuote(*kind)
+		}
+		if *status != "" {
+			more += " --status " + shellQuote(*status)
+		}
+		fmt.Fprintf(a.stderr, "%s --cursor %s\n", more, shellQuote(out.NextCursor))
 	}
 	return nil
 }
 
-// kindText is the KIND column: users (with the mode when it is upsert) or
-// set "name", and whether it was a dry run.
-func kindText(v apiwire.Import) string {
+// kindText is the KIND column: users (with the mode when it is upsert),
+// set "name", or reset scope/mode, and whether it was a dry run.
+func kindText(v apiwire.Job) string {
 	s := v.Kind
 	switch {
+	case v.Kind == apiwire.JobKindPasswordReset:
+		s = "reset " + v.Scope + "/" + v.Mode
 	case v.Kind == apiwire.ImportKindSet && v.SetName != "":
 		name := v.SetName
 		if utf8.RuneCountInString(name) > 24 {

@@ -6,7 +6,8 @@
 //	libaccounts logout
 //	libaccounts password
 //	libaccounts import FILE [--set NAME] [--mode create|upsert] [--dry-run] [--no-wait]
-//	libaccounts jobs list [--limit N] [--cursor C]
+//	libaccounts reset --scope all|all_except|no_role|selected|set --mode temporary|default|link [--users ID,...|--users-file F] [--set NAME|ID] [--default-password-stdin] [--invalidate-current] [--dry-run] [--no-wait]
+//	libaccounts jobs list [--kind K] [--status S] [--limit N] [--cursor C]
 //	libaccounts jobs watch ID
 //	libaccounts jobs report ID [-o FILE]
 //	libaccounts jobs cancel ID
@@ -23,7 +24,7 @@
 // Without --table (or $TABLE_NAME) it writes to the running local stack's
 // DynamoDB Local, as its stack.json names it, with local credentials.
 //
-// Exit codes: 0 success; 1 an import ended other than completed
+// Exit codes: 0 success; 1 an import or reset ended other than completed
 // (completed_with_errors, failed, cancelled); 2 usage, session, connection
 // or API errors; 130 watching was interrupted (the import goes on).
 package main
@@ -53,12 +54,14 @@ Staff commands (they use the HTTP API):
   password                change your password (current, then the new one twice)
   import FILE [--set NAME] [--mode create|upsert] [--dry-run] [--no-wait]
                           upload a CSV of users (or, with --set, of IDs for a set) and watch it
-  jobs list [--limit N] [--cursor C]
-                          the library's imports, newest first
-  jobs watch ID           follow an import until it ends
+  reset --scope all|all_except|no_role|selected|set --mode temporary|default|link ...
+                          reset many users' passwords as one job and watch it; see: libaccounts reset --help
+  jobs list [--kind K] [--status S] [--limit N] [--cursor C]
+                          the task centre: jobs of every kind, newest first
+  jobs watch ID           follow a job until it ends
   jobs report ID [-o FILE]
-                          an import's per-row report as CSV (default: standard output)
-  jobs cancel ID          stop an import; rows already imported stay
+                          a job's report as CSV (default: standard output)
+  jobs cancel ID          stop a job; what it did so far stays
   users list [--prefix P | --email E | --barcode B | --primary-id ID] [--role R | --no-role] ...
                           the library's users, by username
   users get USER          one user (USER: a username or a user id)
@@ -83,7 +86,7 @@ The API is --api URL, else $LIBACCOUNTS_API_URL, else the local stack's
 .local/stack.json (found from this directory upwards, or in
 $LIBACCOUNTS_DATA_DIR). Commands after login use the API of the session.
 
-Exit codes: 0 done; 1 the import ended with errors, failed or was cancelled;
+Exit codes: 0 done; 1 the import or reset ended with errors, failed or was cancelled;
 2 usage, session, connection or API errors; 130 stopped watching (Ctrl-C).
 `
 
@@ -207,6 +210,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdImport(ctx, rest)
 	case "jobs":
 		return a.cmdJobs(ctx, rest)
+	case "reset":
+		return a.cmdReset(ctx, rest)
 	case "users":
 		return a.cmdUsers(ctx, rest)
 	case "sets":

@@ -31,6 +31,7 @@ type realAPI struct {
 	URL   string
 	store *dynamostore.Store
 	svc   *accounts.Service
+	jobs  *jobTasks // the job queue; the test plays its worker
 }
 
 const realAdminPassword = "correct horse battery staple"
@@ -55,8 +56,9 @@ func newRealAPI(tb testing.TB) *realAPI {
 	client, table := ddbtest.TestTable(tb)
 	store := dynamostore.New(client, table)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	jobs := &jobTasks{}
 	svc := accounts.NewService(accounts.Deps{
-		Store: store, Logger: log,
+		Store: store, Logger: log, Jobs: jobs,
 		// Real argon2id, at a cost that keeps the tests quick.
 		Hasher: passhash.New(passhash.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 	}, accounts.Config{})
@@ -113,7 +115,7 @@ func newRealAPI(tb testing.TB) *realAPI {
 	}
 	srv := httptest.NewServer(gw)
 	tb.Cleanup(srv.Close)
-	return &realAPI{URL: srv.URL, store: store, svc: svc}
+	return &realAPI{URL: srv.URL, store: store, svc: svc, jobs: jobs}
 }
 
 // newStaffHarness is a harness signed in as demo/admin to the real API.

@@ -12,7 +12,7 @@ import (
 	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-// finalStatus reports whether an import has ended; the others (pending,
+// finalStatus reports whether a job has ended; the others (pending,
 // validating, running) move on.
 func finalStatus(s string) bool {
 	switch s {
@@ -22,7 +22,7 @@ func finalStatus(s string) bool {
 	return false
 }
 
-// exitFor is the exit of a command that watched an import to its end.
+// exitFor is the exit of a command that watched a job to its end.
 func exitFor(status string) error {
 	if status == apiwire.ImportCompleted {
 		return nil
@@ -30,31 +30,32 @@ func exitFor(status string) error {
 	return &exitError{code: 1} // the summary has said why
 }
 
-// watch polls an import until it ends, drawing its progress on stderr, and
-// prints the result on stdout. Ctrl-C (ctx) stops watching, not the import.
-func (a *app) watch(ctx context.Context, c *client, id string) error {
+// watch polls a job of any kind until it ends, drawing its progress on
+// stderr, and prints the result on stdout. Ctrl-C (ctx) stops watching, not
+// the job. noun names the job in messages ("import", "reset", "job").
+func (a *app) watch(ctx context.Context, c *client, noun, id string) error {
 	p := newProgress(a.stderr, a.stderrTTY)
 	delay, failures := a.pollMin, 0
 	for {
-		var v apiwire.Import
-		err := c.do(ctx, http.MethodGet, importPath(id, ""), nil, &v)
+		var v apiwire.Job
+		err := c.do(ctx, http.MethodGet, jobPath(id, ""), nil, &v)
 		switch {
 		case ctx.Err() != nil:
-			return a.stoppedWatching(p, id)
+			return a.stoppedWatching(p, noun, id)
 		case err != nil && transient(err) && failures < a.watchRetries:
 			failures++
 			if failures == 1 {
-				p.note(fmt.Sprintf("import %s: %s; retrying", id, oneLine(err.Error())))
+				p.note(fmt.Sprintf("%s %s: %s; retrying", noun, id, oneLine(err.Error())))
 			}
 		case err != nil:
 			p.finish()
 			if transient(err) {
-				return fail("%s; the import goes on: follow it later with `libaccounts jobs watch %s`", err, id)
+				return fail("%s; the %s goes on: follow it later with `libaccounts jobs watch %s`", err, noun, id)
 			}
 			return err
 		default:
 			if failures > 0 {
-				p.note(fmt.Sprintf("import %s: the API answers again", id))
+				p.note(fmt.Sprintf("%s %s: the API answers again", noun, id))
 				failures = 0
 			}
 			if v.ID == "" {
@@ -69,22 +70,26 @@ func (a *app) watch(ctx context.Context, c *client, id string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return a.stoppedWatching(p, id)
+			return a.stoppedWatching(p, noun, id)
 		case <-time.After(delay):
 		}
 		delay = min(delay*3/2, a.pollMax)
 	}
 }
 
-func (a *app) stoppedWatching(p *progress, id string) error {
+func (a *app) stoppedWatching(p *progress, noun, id string) error {
 	p.finish()
-	fmt.Fprintf(a.stderr, "stopped watching; import %s goes on. Resume with: libaccounts jobs watch %s\n", id, id)
+	fmt.Fprintf(a.stderr, "stopped watching; %s %s goes on. Resume with: libaccounts jobs watch %s\n", noun, id, id)
 	return &exitError{code: 130}
 }
 
 // printSummary is the end of an import: status, counts, the error of a
 // refused file, and where the per-row report is.
-func (a *app) printSummary(v apiwire.Import) {
+func (a *app) printSummary(v apiwire.Job) {
+	if v.Kind == apiwire.JobKindPasswordReset {
+		a.printResetSummary(v)
+		return
+	}
 	w := a.stdout
 	dry := ""
 	if v.DryRun {
@@ -121,7 +126,10 @@ func (a *app) printSummary(v apiwire.Import) {
 // hasReport reports whether an import's report says more than its summary:
 // a refused file's report holds only the error printed already, and an
 // import stopped before its first row has no rows to report.
-func hasReport(v apiwire.Import) bool {
+func hasReport(v apiwire.Job) bool {
+	if v.Kind == apiwire.JobKindPasswordReset {
+		return v.Counts.Matched > 0
+	}
 	return v.Status != apiwire.ImportFailed && (v.Counts.Rows > 0 || processed(v) > 0)
 }
 
@@ -138,7 +146,7 @@ type progress struct {
 
 func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, tty: tty} }
 
-func (p *progress) update(v apiwire.Import) {
+func (p *progress) update(v apiwire.Job) {
 	if p.tty {
 		p.draw(renderProgress(v, true))
 		return
@@ -182,7 +190,7 @@ const barWidth = 20
 //	[#########-----------] 45%  running  1,234/2,750 rows  created 1,200 failed 34
 //
 // without the bar when bar is false.
-func renderProgress(v apiwire.Import, bar bool) string {
+func renderProgress(v apiwire.Job, bar bool) string {
 	pct := clampPercent(v.Percent)
 	var b strings.Builder
 	if bar {
@@ -191,6 +199,10 @@ func renderProgress(v apiwire.Import, bar bool) string {
 	}
 	fmt.Fprintf(&b, "%d%%  %s", pct, v.Status)
 	switch {
+	case v.Kind == apiwire.JobKindPasswordReset:
+		if v.Counts.Matched > 0 {
+			fmt.Fprintf(&b, "  %s read  %s", plural(v.Counts.Matched, "user", "users"), countsText(v, false))
+		}
 	case v.Counts.Rows > 0:
 		fmt.Fprintf(&b, "  %s/%s  %s", num(min(processed(v), v.Counts.Rows)), plural(v.Counts.Rows, "row", "rows"), countsText(v, false))
 	case v.Status == "pending":
@@ -217,17 +229,20 @@ func renderUpload(sent, size int64) string {
 func clampPercent(p int) int { return max(0, min(p, 100)) }
 
 // processed is how many rows have an outcome.
-func processed(v apiwire.Import) int {
+func processed(v apiwire.Job) int {
 	c := v.Counts
-	if v.Kind == apiwire.ImportKindSet {
+	switch v.Kind {
+	case apiwire.ImportKindSet:
 		return c.Added + c.Duplicates + c.NotFound
+	case apiwire.JobKindPasswordReset:
+		return c.Changed + c.Skipped + c.NoEmail + c.Failed
 	}
 	return c.Created + c.Updated + c.Skipped + c.Failed
 }
 
 // countsText lists the counts of v's kind: the ones that are zero only when
 // all is true, but always what was done and what failed.
-func countsText(v apiwire.Import, all bool) string {
+func countsText(v apiwire.Job, all bool) string {
 	type count struct {
 		one, many string // "1 duplicate", "2 duplicates"; a label is many
 		n         int
@@ -235,7 +250,10 @@ func countsText(v apiwire.Import, all bool) string {
 	}
 	c := v.Counts
 	list := []count{{"created", "created", c.Created, true}, {"updated", "updated", c.Updated, false}, {"skipped", "skipped", c.Skipped, false}, {"failed", "failed", c.Failed, true}}
-	if v.Kind == apiwire.ImportKindSet {
+	switch v.Kind {
+	case apiwire.JobKindPasswordReset:
+		list = []count{{"changed", "changed", c.Changed, true}, {"skipped", "skipped", c.Skipped, false}, {"without e-mail", "without e-mail", c.NoEmail, true}, {"failed", "failed", c.Failed, true}}
+	case apiwire.ImportKindSet:
 		list = []count{{"added", "added", c.Added, true}, {"duplicate", "duplicates", c.Duplicates, false}, {"not found", "not found", c.NotFound, true}}
 	}
 	var parts []string

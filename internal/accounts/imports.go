@@ -338,7 +338,9 @@ func (s *Service) finishJob(ctx context.Context, j Job, status JobStatus, reason
 	if err != nil || !done {
 		return false, err
 	}
-	if err := s.blobs.Delete(ctx, j.Bucket, j.Key); err != nil {
+	if j.Bucket == "" || s.blobs == nil {
+		// A reset job has no file.
+	} else if err := s.blobs.Delete(ctx, j.Bucket, j.Key); err != nil {
 		// The bucket's lifecycle rule removes it within days.
 		s.log.ErrorContext(ctx, "delete finished import file", "tenant", j.TenantID, "job", j.ID, "error", err.Error())
 	}
@@ -388,6 +390,10 @@ func jobNoticeParams(j Job) map[string]string {
 	// through the API is stored under the job's id, which names nothing.
 	if name := path.Base(j.Key); name != j.ID+".csv" && name != "." && name != "/" {
 		v["fileName"] = name
+	}
+	if j.Kind == JobPasswordReset {
+		resetNoticeParams(j, v)
+		return v
 	}
 	if j.Status == JobFailed {
 		v["reportHint"] = "The file was refused and nothing was imported: " + j.Error

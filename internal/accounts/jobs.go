@@ -13,7 +13,14 @@ type JobKind string
 const (
 	JobUsers JobKind = "users"
 	JobSet   JobKind = "set"
+	// JobPasswordReset resets the passwords of a scope of users (the
+	// Soutron-style bulk reset, or an Alma-style "Update/Notify Users" job
+	// on a set).
+	JobPasswordReset JobKind = "password_reset"
 )
+
+// JobKinds lists every kind of job the task centre shows.
+func JobKinds() []JobKind { return []JobKind{JobUsers, JobSet, JobPasswordReset} }
 
 // ImportMode says what happens to a username that exists already.
 type ImportMode string
@@ -78,6 +85,37 @@ type Job struct {
 	CreatedAt         time.Time
 	StartedAt         time.Time
 	FinishedAt        time.Time
+
+	// Reset jobs.
+	Scope             string // all, all_except, no_role, selected or set
+	ResetMode         string // temporary, default or link
+	InvalidateCurrent bool
+	// DefaultHash is the one argon2id hash of a default-mode job's
+	// password, made once when the job starts; the plaintext is never kept.
+	// A link job that invalidates current passwords keeps here the hash
+	// each user's unusable one is made from.
+	DefaultHash string
+	// ExceptIDs are the users an all_except job leaves alone.
+	ExceptIDs []string
+	Matched   int // users the scope read
+	Changed   int // users reset (or, in a dry run, who would be)
+	NoEmail   int // users not reset because no mail could reach them
+	// Notice outcomes of the job's notices, summed from sharded counters.
+	NoticesRaised  int
+	NoticesSent    int
+	NoticesFailed  int
+	NoticesPending int
+	// Progress: a shard scan task and each batch count as one task;
+	// TasksTotal grows as the scans queue batches.
+	TasksTotal     int
+	TasksDone      int
+	ShardsTotal    int
+	ShardsDone     int
+	LastProgressAt time.Time
+	// PercentSeen is the highest progress reported so far.
+	PercentSeen int
+	// Audit is stored with the job when it is created.
+	Audit *AuditEvent
 }
 
 // Percent is how much of the file has been processed.
@@ -85,10 +123,25 @@ func (j Job) Percent() int {
 	switch {
 	case j.Status == JobCompleted || j.Status == JobCompletedWithErrors:
 		return 100
+	case j.Kind == JobPasswordReset:
+		return max(j.PercentSeen, j.computedPercent())
 	case j.ChunksTotal == 0:
 		return 0
 	}
 	return j.ChunksDone * 100 / j.ChunksTotal
+}
+
+// computedPercent is a reset job's progress from its tasks. TasksTotal
+// grows while shards are read, so this alone can fall back; Percent holds
+// the highest value stored.
+func (j Job) computedPercent() int {
+	if j.Status.Final() || j.TasksTotal == 0 {
+		if j.Status == JobCompleted || j.Status == JobCompletedWithErrors {
+			return 100
+		}
+		return 0
+	}
+	return min(j.TasksDone*100/j.TasksTotal, 99)
 }
 
 // Row outcomes in reports.
@@ -113,6 +166,10 @@ type RowOutcome struct {
 	Subject string // the username or ID the row names
 	Outcome string
 	Reason  string
+	// UserID and NoticeID are set on a reset job's rows: the notice it
+	// raised, whose status and attempts the report shows.
+	UserID   string `json:",omitempty"`
+	NoticeID string `json:",omitempty"`
 }
 
 // ChunkTask is one queue message: a byte range of the uploaded object. It

@@ -44,36 +44,12 @@ func (s *Service) ListImports(ctx context.Context, c Caller, limit int, cursor s
 	return s.store.ListJobs(ctx, p.TenantID, limit, cursor)
 }
 
-// CancelImport stops a job: rows already imported stay, the rest are not
-// touched. A job that has ended cannot be cancelled.
+// CancelImport stops an import: rows already imported stay, the rest are
+// not touched, and the job ends now with its finish time (chunks still
+// queued find it ended), as CancelJob ends every kind. A job that has
+// ended cannot be cancelled.
 func (s *Service) CancelImport(ctx context.Context, c Caller, id string) (Job, error) {
-	p, err := s.principal(ctx, c, accessAdmin)
-	if err != nil {
-		return Job{}, err
-	}
-	j, err := s.job(ctx, p, id)
-	if err != nil {
-		return Job{}, err
-	}
-	if j.Status.Final() {
-		return Job{}, E(CodeConflict, "the import has already ended (%s)", j.Status)
-	}
-	prev := j.Status
-	j.Status = JobCancelled
-	if err := s.store.UpdateJobStatus(ctx, j, JobPending, JobValidating, JobRunning); err != nil {
-		if IsCode(err, CodeConflict) {
-			return Job{}, E(CodeConflict, "the import has just ended; reload it")
-		}
-		return Job{}, fmt.Errorf("cancel %s: %w", j.ID, err)
-	}
-	// Without chunks in flight nothing else will end the job.
-	if prev == JobPending || j.ChunksTotal == 0 {
-		if _, err := s.finishJob(ctx, j, JobCancelled, ""); err != nil {
-			return Job{}, err
-		}
-	}
-	s.log.InfoContext(ctx, "import cancelled", "tenant", j.TenantID, "job", j.ID, "by", p.UserID)
-	return s.store.GetJob(ctx, j.TenantID, j.ID)
+	return s.CancelJob(ctx, c, id)
 }
 
 // ImportReport writes a job's report as CSV: row, username or ID, outcome,

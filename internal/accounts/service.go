@@ -46,6 +46,9 @@ type Config struct {
 	// attempts (default 30s, 2m; the last repeats), each with up to 20%
 	// jitter so that a burst of failures does not retry in step.
 	NoticeRetryDelays []time.Duration
+	// JobStallTimeout is how long a job may make no progress before the
+	// sweep ends it (default DefaultJobStallTimeout; jobs_sweep.go).
+	JobStallTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -94,7 +97,10 @@ type Deps struct {
 	Notices NoticeQueue
 	Blobs   Blobs      // the import bucket; nil where a function has none
 	Queue   ChunkQueue // the chunk queue; nil where a function has none
-	Clock   func() time.Time
+	// Jobs carries bulk jobs' tasks; nil where a function starts or runs
+	// none.
+	Jobs  JobQueue
+	Clock func() time.Time
 	// Wait returns after d has passed on Clock (or when ctx ends): the
 	// clock's timer, so that a test's fake clock paces sends without
 	// sleeping. nil is the real timer.
@@ -112,6 +118,7 @@ type Service struct {
 	notices NoticeQueue
 	blobs   Blobs
 	queue   ChunkQueue
+	jobs    JobQueue
 	now     func() time.Time
 	wait    func(context.Context, time.Duration) error
 	pacer   *pacer
@@ -136,7 +143,7 @@ func NewService(d Deps, cfg Config) *Service {
 	}
 	cfg = cfg.withDefaults()
 	return &Service{
-		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue,
+		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue, jobs: d.Jobs,
 		now: func() time.Time { return d.Clock().UTC() }, wait: d.Wait, rand: d.Random, log: d.Logger, cfg: cfg,
 		pacer: &pacer{interval: time.Duration(float64(time.Second) * float64(cfg.NoticeWorkerConcurrency) / cfg.NoticeSendRate)},
 	}

@@ -100,6 +100,8 @@ type Store interface {
 	SetStore
 	LetterStore
 	NoticeStore
+	ResetStore
+	JobSweepStore
 }
 
 // UserQuery selects users for the staff listing. Email, Barcode and

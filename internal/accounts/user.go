@@ -55,6 +55,11 @@ type User struct {
 	// so a redelivered chunk recognises its own work and counts it once.
 	ImportJob string
 	ImportRow int
+	// ResetJob is the last bulk reset job that reset the user, and
+	// ResetNotice the notice it raised: a redelivered batch finds its own
+	// work here and does it not again.
+	ResetJob    string
+	ResetNotice string
 }
 
 // OpensStaffAPI reports whether role gives access to the staff API; such a

@@ -183,53 +183,62 @@ type reportMoved struct {
 // and the answer is 303 See Other to a link that works for five minutes.
 func (a *API) ImportReport(ctx context.Context, req Request) (Response, error) {
 	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
-		if err := noQuery(req.QueryStringParameters); err != nil {
-			return reply{}, err
+		return a.csvReport(ctx, c, req, "import", func(id string, w io.Writer) (accounts.Job, error) {
+			return a.svc.ImportReport(ctx, c, id, w)
+		})
+	})
+}
+
+// csvReport answers a job's report written by write: inline up to the
+// limit, else stored and answered 303 with a short-lived link. name starts
+// the file name the answer suggests.
+func (a *API) csvReport(ctx context.Context, c accounts.Caller, req Request, name string, write func(id string, w io.Writer) (accounts.Job, error)) (reply, error) {
+	if err := noQuery(req.QueryStringParameters); err != nil {
+		return reply{}, err
+	}
+	id := req.PathParameters["id"]
+	sink := &reportSink{limit: a.reportInline}
+	if sink.limit <= 0 {
+		sink.limit = maxInlineReport
+	}
+	key := reportKey(c.TenantID, id)
+	if a.reports != nil && a.reportBucket != "" {
+		sink.store = func(r io.Reader) error {
+			return a.reports.Put(ctx, a.reportBucket, key, r, "text/csv; charset=utf-8")
 		}
-		id := req.PathParameters["id"]
-		sink := &reportSink{limit: a.reportInline}
-		if sink.limit <= 0 {
-			sink.limit = maxInlineReport
+	}
+	j, err := write(id, sink)
+	if !sink.spilled() {
+		if errors.Is(err, errReportTooLarge) {
+			return reply{}, &accounts.Error{Code: accounts.CodeUnavailable, Message: "the report is too large to send and no report storage is configured", Err: err}
 		}
-		key := reportKey(c.TenantID, id)
-		if a.reports != nil && a.reportBucket != "" {
-			sink.store = func(r io.Reader) error {
-				return a.reports.Put(ctx, a.reportBucket, key, r, "text/csv; charset=utf-8")
-			}
-		}
-		j, err := a.svc.ImportReport(ctx, c, id, sink)
-		if !sink.spilled() {
-			if errors.Is(err, errReportTooLarge) {
-				return reply{}, &accounts.Error{Code: accounts.CodeUnavailable, Message: "the report is too large to send and no report storage is configured", Err: err}
-			}
-			if err != nil {
-				return reply{}, err
-			}
-			return reply{
-				status: http.StatusOK,
-				raw:    &rawBody{contentType: "text/csv; charset=utf-8", data: sink.buf.String()},
-				// The id passed the domain's check, so it is safe in a header.
-				header: map[string]string{"Content-Disposition": fmt.Sprintf(`attachment; filename="import-%s.csv"`, j.ID)},
-			}, nil
-		}
-		if err := sink.finish(err); err != nil {
-			return reply{}, err
-		}
-		link, err := a.reports.PresignGet(ctx, a.reportBucket, key, reportURLTTL)
 		if err != nil {
 			return reply{}, err
 		}
-		// The link is a capability like the upload URL: it is in the
-		// answer only, never in a log line.
 		return reply{
-			status: http.StatusSeeOther,
-			body: reportMoved{
-				Message: fmt.Sprintf("The report is larger than %d MiB; download it from url within %d minutes.", maxInlineReport>>20, int(reportURLTTL/time.Minute)),
-				URL:     link,
-			},
-			header: map[string]string{"Location": link},
+			status: http.StatusOK,
+			raw:    &rawBody{contentType: "text/csv; charset=utf-8", data: sink.buf.String()},
+			// The id passed the domain's check, so it is safe in a header.
+			header: map[string]string{"Content-Disposition": fmt.Sprintf(`attachment; filename="%s-%s.csv"`, name, j.ID)},
 		}, nil
-	})
+	}
+	if err := sink.finish(err); err != nil {
+		return reply{}, err
+	}
+	link, err := a.reports.PresignGet(ctx, a.reportBucket, key, reportURLTTL)
+	if err != nil {
+		return reply{}, err
+	}
+	// The link is a capability like the upload URL: it is in the answer
+	// only, never in a log line.
+	return reply{
+		status: http.StatusSeeOther,
+		body: reportMoved{
+			Message: fmt.Sprintf("The report is larger than %d MiB; download it from url within %d minutes.", maxInlineReport>>20, int(reportURLTTL/time.Minute)),
+			URL:     link,
+		},
+		header: map[string]string{"Location": link},
+	}, nil
 }
 
 var (

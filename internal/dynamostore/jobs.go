@@ -45,13 +45,30 @@ func jobItem(j accounts.Job) (map[string]av, error) {
 	item["dryRun"], item["status"], item["bucket"], item["objectKey"] = b(j.DryRun), s(string(j.Status)), s(j.Bucket), s(j.Key)
 	item["createdAt"], item["ttl"] = s(ts(j.CreatedAt)), n(j.CreatedAt.Add(jobRetention).Unix())
 	item["gsi1pk"], item["gsi1sk"] = s(jobsListPK(j.TenantID)), s(listSK(j.CreatedAt, j.ID))
+	addRunningEntry(item, j.TenantID, j.ID) // sweep.go: until FinishJob removes it
 	for name, v := range map[string]string{"setName": j.SetName, "setId": j.SetID, "etag": j.ETag, "startedBy": j.StartedBy, "startedByUsername": j.StartedByUsername, "notifyEmail": j.NotifyEmail} {
 		if v != "" {
 			item[name] = s(v)
 		}
 	}
-	for _, c := range []string{"rows", "created", "updated", "skipped", "failed", "chunksTotal", "chunksDone"} {
+	for _, c := range []string{"rows", "created", "updated", "skipped", "failed", "chunksTotal", "chunksDone",
+		"matched", "changed", "noEmail", "noticesRaised", "tasksDone", "shardsDone"} {
 		item[c] = n(0)
+	}
+	item["tasksTotal"], item["shardsTotal"] = n(int64(j.TasksTotal)), n(int64(j.ShardsTotal))
+	for name, v := range map[string]string{"scope": j.Scope, "resetMode": j.ResetMode, "defaultHash": j.DefaultHash} {
+		if v != "" {
+			item[name] = s(v)
+		}
+	}
+	if j.InvalidateCurrent {
+		item["invalidateCurrent"] = b(true)
+	}
+	if !j.StartedAt.IsZero() {
+		item["startedAt"] = s(ts(j.StartedAt))
+	}
+	if !j.LastProgressAt.IsZero() {
+		item["lastProgressAt"] = s(ts(j.LastProgressAt))
 	}
 	return item, nil
 }
@@ -66,6 +83,11 @@ func jobFromItem(m map[string]av) (accounts.Job, error) {
 		Error: str(m, "error"), Rows: a.integer("rows"), Created: a.integer("created"), Updated: a.integer("updated"),
 		Skipped: a.integer("skipped"), Failed: a.integer("failed"), ChunksTotal: a.integer("chunksTotal"), ChunksDone: a.integer("chunksDone"),
 		CreatedAt: parseTS(m, "createdAt"), StartedAt: parseTS(m, "startedAt"), FinishedAt: parseTS(m, "finishedAt"),
+		Scope: str(m, "scope"), ResetMode: str(m, "resetMode"), InvalidateCurrent: boolean(m, "invalidateCurrent"),
+		DefaultHash: str(m, "defaultHash"), Matched: a.integer("matched"), Changed: a.integer("changed"),
+		NoEmail: a.integer("noEmail"), NoticesRaised: a.integer("noticesRaised"), TasksTotal: a.integer("tasksTotal"),
+		TasksDone: a.integer("tasksDone"), ShardsTotal: a.integer("shardsTotal"), ShardsDone: a.integer("shardsDone"),
+		LastProgressAt: parseTS(m, "lastProgressAt"), PercentSeen: a.integer("percentSeen"),
 	}
 	if a.err != nil {
 		return accounts.Job{}, fmt.Errorf("decode job %s: %w", j.ID, a.err)
@@ -84,8 +106,21 @@ func (st *Store) CreateJob(ctx context.Context, j accounts.Job) error {
 	if err != nil {
 		return err
 	}
-	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	return classify("create job "+j.ID, err, accounts.CodeConflict, "job exists")
+	if len(j.ExceptIDs) == 0 && j.Audit == nil {
+		_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+		return classify("create job "+j.ID, err, accounts.CodeConflict, "job exists")
+	}
+	var t txn
+	t.add(reason{accounts.CodeConflict, "", "job exists"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	if len(j.ExceptIDs) > 0 {
+		// Kept apart from the job item: 10,000 ids are 260 KB, which every
+		// read of the job would otherwise carry.
+		ex := key(jobPK(j.TenantID, j.ID), skExcept)
+		ex["ids"], ex["ttl"] = strList(j.ExceptIDs), n(j.CreatedAt.Add(jobRetention).Unix())
+		t.add(reason{accounts.CodeConflict, "", "job exists"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: ex}})
+	}
+	t.add(reasonAudit, st.auditPut(j.Audit)...)
+	return st.run(ctx, "create job "+j.ID, t)
 }
 
 // GetJob reads a job with strong consistency: workers decide on it.
@@ -203,7 +238,7 @@ func (st *Store) UpdateJobStatus(ctx context.Context, j accounts.Job, from ...ac
 func (st *Store) FinishJob(ctx context.Context, j accounts.Job) (bool, error) {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: st.tableName(), Key: key(jobPK(j.TenantID, j.ID), skJob),
-		UpdateExpression:          aws.String("SET #status = :s, finishedAt = :at, #error = :e"),
+		UpdateExpression:          aws.String("SET #status = :s, finishedAt = :at, #error = :e " + removeRunningEntry),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(finishedAt)"),
 		ExpressionAttributeNames:  map[string]string{"#status": "status", "#error": "error"},
 		ExpressionAttributeValues: map[string]av{":s": s(string(j.Status)), ":at": s(ts(j.FinishedAt)), ":e": s(j.Error)},

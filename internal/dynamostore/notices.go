@@ -122,6 +122,16 @@ func claimCondition(from accounts.NoticeStatus, attempts int) (string, map[strin
 // fromAttempts attempts.
 func (st *Store) UpdateNotice(ctx context.Context, nt accounts.Notice, from accounts.NoticeStatus, fromAttempts int) error {
 	cond, names, values := claimCondition(from, fromAttempts)
+	if count := st.noticeCount(nt, from); count != nil {
+		// The job's count moves with the notice, once.
+		var t txn
+		t.add(reasonClaim, ddb.TransactWriteItem{Put: &ddb.Put{
+			TableName: st.tableName(), Item: noticeItem(nt),
+			ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		}})
+		t.add(reason{accounts.CodeInternal, "", "notice counter"}, *count)
+		return st.run(ctx, "update notice "+nt.ID, t)
+	}
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: st.tableName(), Item: noticeItem(nt),
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,

@@ -44,6 +44,9 @@ func userItem(u accounts.User) map[string]av {
 	if u.ImportJob != "" {
 		item["importJob"], item["importRow"] = s(u.ImportJob), n(int64(u.ImportRow))
 	}
+	if u.ResetJob != "" {
+		item["resetJob"], item["resetNotice"] = s(u.ResetJob), s(u.ResetNotice)
+	}
 	if u.EmailStatus != "" {
 		item["emailStatus"], item["emailStatusAt"] = s(string(u.EmailStatus)), s(ts(u.EmailStatusAt))
 	}
@@ -64,6 +67,7 @@ func userFromItem(m map[string]av) (accounts.User, error) {
 		Version:   a.num("version"),
 		ImportJob: str(m, "importJob"), ImportRow: a.integer("importRow"),
 		EmailStatus: accounts.EmailStatus(str(m, "emailStatus")), EmailStatusAt: parseTS(m, "emailStatusAt"),
+		ResetJob: str(m, "resetJob"), ResetNotice: str(m, "resetNotice"),
 	}
 	if a.err != nil {
 		return accounts.User{}, fmt.Errorf("decode user %s: %w", u.ID, a.err)
@@ -300,7 +304,7 @@ var userAttributes = []string{
 	"pk", "sk", "tenant", "id", "username", "usernameKey", "roles", "queues", "cannedMessagePools", "roleCount",
 	"status", "passwordHash", "mustChangePassword", "failedLogins", "version", "createdAt", "updatedAt",
 	"passwordChangedAt", "gsi1pk", "gsi1sk", "email", "gsi2pk", "gsi2sk", "barcode", "primaryId", "lastLoginAt", "lockedUntil",
-	"importJob", "importRow",
+	"importJob", "importRow", "resetJob", "resetNotice",
 }
 
 // DeleteUser removes the user at u.Version with its guards in one

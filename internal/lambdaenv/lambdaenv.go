@@ -50,6 +50,10 @@ type Env struct {
 	// functions that raise notices, and the notices-worker for its delayed
 	// retries, send to it.
 	NoticeQueueURL string
+	// JobQueueURL is the queue bulk jobs' tasks go to (JOB_QUEUE_URL): the
+	// functions that start reset jobs and the jobs-worker, which queues
+	// the batches it finds, send to it.
+	JobQueueURL string
 	// SESConfigurationSet is the SES configuration set mail is sent through
 	// (SES_CONFIGURATION_SET), whose event destination reports bounces and
 	// complaints; only the notices-worker sends.
@@ -98,6 +102,9 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 	if e.NoticeQueueURL, err = queueURL(getenv, "NOTICE_QUEUE_URL"); err != nil {
 		return e, err
 	}
+	if e.JobQueueURL, err = queueURL(getenv, "JOB_QUEUE_URL"); err != nil {
+		return e, err
+	}
 	e.SESConfigurationSet = strings.TrimSpace(getenv("SES_CONFIGURATION_SET"))
 	if e.Accounts.SignInURL, err = signInURL(getenv("SIGN_IN_URL")); err != nil {
 		return e, err
@@ -128,6 +135,14 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 			return e, fmt.Errorf("NOTICE_WORKER_CONCURRENCY=%q is not a whole number between 1 and 1000", v)
 		}
 		e.Accounts.NoticeWorkerConcurrency = c
+	}
+	if v := getenv("JOB_STALL_TIMEOUT"); v != "" {
+		// Read by the sweep only; a typo must not make it end every job.
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return e, fmt.Errorf("JOB_STALL_TIMEOUT=%q is not a duration of at least 1s", v)
+		}
+		e.Accounts.JobStallTimeout = d
 	}
 	if v := getenv("ROWS_PER_CHUNK"); v != "" {
 		n, err := strconv.Atoi(v)

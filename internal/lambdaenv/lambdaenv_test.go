@@ -26,6 +26,10 @@ func TestNoticeSettings(t *testing.T) {
 				e.Accounts.NoticeWorkerConcurrency == 4 && e.SESConfigurationSet == "libaccounts" && e.Accounts.SignInURL == "https://library.example/signin"
 		}},
 		{"queue URL not a URL", map[string]string{"NOTICE_QUEUE_URL": "notices"}, true, nil},
+		{"job queue", map[string]string{"JOB_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/jobs"}, false, func(e lambdaenv.Env) bool {
+			return e.JobQueueURL == "https://sqs.us-east-1.amazonaws.com/1/jobs"
+		}},
+		{"job queue URL not a URL", map[string]string{"JOB_QUEUE_URL": "jobs"}, true, nil},
 		{"rate zero", map[string]string{"NOTICE_SEND_RATE": "0"}, true, nil},
 		{"rate a typo", map[string]string{"NOTICE_SEND_RATE": "14000"}, true, nil},
 		{"rate not a number", map[string]string{"NOTICE_SEND_RATE": "fast"}, true, nil},

@@ -14,13 +14,14 @@ func TestAdaptersFollowTheEnvironment(t *testing.T) {
 		name                 string
 		env                  lambdaenv.Env
 		mailer, blobs, queue bool
-		notices              bool
+		notices, jobs        bool
 	}{
-		{"none", lambdaenv.Env{}, false, false, false, false},
-		{"mail", lambdaenv.Env{MailFrom: "no-reply@example.org"}, true, false, false, false},
-		{"bucket", func() lambdaenv.Env { e := lambdaenv.Env{}; e.Accounts.ImportBucket = "b"; return e }(), false, true, false, false},
-		{"queue", lambdaenv.Env{ChunkQueueURL: "https://sqs.example/q"}, false, false, true, false},
-		{"notice queue", lambdaenv.Env{NoticeQueueURL: "https://sqs.example/n"}, false, false, false, true},
+		{"none", lambdaenv.Env{}, false, false, false, false, false},
+		{"mail", lambdaenv.Env{MailFrom: "no-reply@example.org"}, true, false, false, false, false},
+		{"bucket", func() lambdaenv.Env { e := lambdaenv.Env{}; e.Accounts.ImportBucket = "b"; return e }(), false, true, false, false, false},
+		{"queue", lambdaenv.Env{ChunkQueueURL: "https://sqs.example/q"}, false, false, true, false, false},
+		{"notice queue", lambdaenv.Env{NoticeQueueURL: "https://sqs.example/n"}, false, false, false, true, false},
+		{"job queue", lambdaenv.Env{JobQueueURL: "https://sqs.example/j"}, false, false, false, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -40,6 +41,9 @@ func TestAdaptersFollowTheEnvironment(t *testing.T) {
 			}
 			if got := d.Notices != nil; got != c.notices {
 				t.Errorf("notice queue built = %v, want %v", got, c.notices)
+			}
+			if got := d.Jobs != nil; got != c.jobs {
+				t.Errorf("job queue built = %v, want %v", got, c.jobs)
 			}
 		})
 	}

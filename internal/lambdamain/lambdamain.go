@@ -47,7 +47,7 @@ func wire() (lambdaenv.Env, *accounts.Service, accounts.Blobs) {
 
 // Adapters builds the adapters env configures, and only those: the template
 // gives a function the variable of a service (MAIL_FROM, IMPORT_BUCKET,
-// CHUNK_QUEUE_URL, NOTICE_QUEUE_URL) together with its IAM permission for it, so a function
+// CHUNK_QUEUE_URL, NOTICE_QUEUE_URL, JOB_QUEUE_URL) together with its IAM permission for it, so a function
 // holds a client exactly when it may use it, and one that may not gets the
 // domain's clear refusal rather than an AccessDenied at its first call.
 func Adapters(env lambdaenv.Env) accounts.Deps {
@@ -67,6 +67,9 @@ func Adapters(env lambdaenv.Env) accounts.Deps {
 	}
 	if env.ChunkQueueURL != "" {
 		deps.Queue = sqsqueue.New(env.SQS(), env.ChunkQueueURL)
+	}
+	if env.JobQueueURL != "" {
+		deps.Jobs = sqsqueue.NewJobs(env.SQS(), env.JobQueueURL)
 	}
 	return deps
 }

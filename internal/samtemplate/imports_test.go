@@ -173,7 +173,12 @@ func TestStackNamesGiveValidBucketNames(t *testing.T) {
 // maxReceives is each trigger queue's redrive policy: a chunk is parked
 // after five tries; a notice counts its own attempts, so its queue parks
 // only what the worker cannot read at all.
-var maxReceives = map[string]int{"ChunkQueue": 5, "NoticeQueue": 10}
+var maxReceives = map[string]int{"ChunkQueue": 5, "NoticeQueue": 10, "JobQueue": 5}
+
+// deadLetterConsumers are the dead-letter queues a function reads (to
+// record what was given up on): they are the end of the line, with no
+// redrive policy of their own.
+var deadLetterConsumers = map[string]string{"ChunkDeadLetterQueue": "JobsDeadLettersFunction", "JobDeadLetterQueue": "JobsDeadLettersFunction"}
 
 func TestQueues(t *testing.T) {
 	// A trigger queue hides a message long enough for Lambda's retries of
@@ -196,6 +201,7 @@ func TestQueues(t *testing.T) {
 	if len(triggers) == 0 {
 		t.Fatal("no SQS triggers")
 	}
+	consumed := map[string]bool{}
 	for _, tr := range triggers {
 		q, ok := queues[tr.Queue]
 		if !ok {
@@ -204,6 +210,13 @@ func TestQueues(t *testing.T) {
 		}
 		if f := fns[tr.Function]; q.VisibilityTimeout < 6*f.Timeout {
 			t.Errorf("%s: VisibilityTimeout %v < 6 x %s's timeout %v", q.LogicalID, q.VisibilityTimeout, f.LogicalID, f.Timeout)
+		}
+		if fn, ok := deadLetterConsumers[q.LogicalID]; ok {
+			if tr.Function != fn || q.DeadLetterQueue != "" || q.Retention != 14*24*time.Hour {
+				t.Errorf("%s read by %s: redrive %q, retention %v; want %s, none, 14 days", q.LogicalID, tr.Function, q.DeadLetterQueue, q.Retention, fn)
+			}
+			consumed[q.LogicalID] = true
+			continue
 		}
 		dlq, ok := queues[q.DeadLetterQueue]
 		if !ok {
@@ -234,8 +247,15 @@ func TestQueues(t *testing.T) {
 		}
 	}
 
-	if len(triggers) != len(maxReceives) {
-		t.Errorf("%d SQS triggers, want %d (update maxReceives)", len(triggers), len(maxReceives))
+	if len(triggers) != len(maxReceives)+len(deadLetterConsumers) {
+		t.Errorf("%d SQS triggers, want %d (update maxReceives or deadLetterConsumers)", len(triggers), len(maxReceives)+len(deadLetterConsumers))
+	}
+	// Every dead-letter queue of a pipeline that feeds a job is read, so
+	// that what it gave up on ends up in the job's report.
+	for q := range deadLetterConsumers {
+		if !consumed[q] {
+			t.Errorf("%s: no SQS event of %s on it", q, deadLetterConsumers[q])
+		}
 	}
 }
 
@@ -321,6 +341,9 @@ func TestImportTriggers(t *testing.T) {
 	sqst := tpl.SQSTriggers()
 	want := []samtemplate.SQSTrigger{
 		{Function: "ImportsWorkerFunction", Queue: "ChunkQueue", BatchSize: 1, ReportBatchItemFailures: true, MaxConcurrency: 20},
+		{Function: "JobsDeadLettersFunction", Queue: "ChunkDeadLetterQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
+		{Function: "JobsDeadLettersFunction", Queue: "JobDeadLetterQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
+		{Function: "JobsWorkerFunction", Queue: "JobQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 10},
 		{Function: "NoticesWorkerFunction", Queue: "NoticeQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
 	}
 	if !slices.Equal(sqst, want) {
@@ -381,7 +404,7 @@ func refsTo(v any, id string) []string {
 
 // serviceVars are the variables of the import and notice pipelines; each
 // function gets the ones it reads and no others.
-var serviceVars = []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK",
+var serviceVars = []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK", "JOB_QUEUE_URL", "JOB_STALL_TIMEOUT",
 	"MAIL_FROM", "NOTICE_QUEUE_URL", "NOTICE_SEND_RATE", "NOTICE_WORKER_CONCURRENCY", "SES_CONFIGURATION_SET", "SIGN_IN_URL"}
 
 // optionalVars may be empty: the function then works out a default.
@@ -399,7 +422,8 @@ func TestServiceEnvironment(t *testing.T) {
 	}
 	values := map[string]string{"IMPORT_BUCKET": bucket, "CHUNK_QUEUE_URL": localQueueURL, "ROWS_PER_CHUNK": "250",
 		"MAIL_FROM": "no-reply@example.org", "NOTICE_QUEUE_URL": localNoticeQueueURL, "NOTICE_SEND_RATE": "14",
-		"NOTICE_WORKER_CONCURRENCY": "2", "SES_CONFIGURATION_SET": localConfigurationSet, "SIGN_IN_URL": ""}
+		"NOTICE_WORKER_CONCURRENCY": "2", "SES_CONFIGURATION_SET": localConfigurationSet, "SIGN_IN_URL": "",
+		"JOB_QUEUE_URL": localJobQueueURL, "JOB_STALL_TIMEOUT": "30m"}
 	byDir := map[string]samtemplate.Function{}
 	for _, f := range fns {
 		byDir[f.Dir] = f
@@ -435,9 +459,10 @@ func TestServiceEnvironment(t *testing.T) {
 // triggerHandlers are the lambdaevents handlers a main starts, by the
 // trigger that feeds them.
 var triggerHandlers = map[string]*regexp.Regexp{
-	"s3":  regexp.MustCompile(`\bh\.ObjectCreated\b`),
-	"sqs": regexp.MustCompile(`\bh\.(ImportChunks|Notices)\b`),
-	"sns": regexp.MustCompile(`\bh\.MailEvents\b`),
+	"s3":       regexp.MustCompile(`\bh\.ObjectCreated\b`),
+	"sqs":      regexp.MustCompile(`\bh\.(ImportChunks|Notices|JobTasks|DeadLetters)\b`),
+	"sns":      regexp.MustCompile(`\bh\.MailEvents\b`),
+	"schedule": regexp.MustCompile(`\bh\.SweepJobs\b`),
 }
 
 func TestEachServiceVariableComesWithItsGrant(t *testing.T) {
@@ -464,12 +489,14 @@ func TestEachServiceVariableComesWithItsGrant(t *testing.T) {
 			{"IMPORT_BUCKET / S3 access", has("IMPORT_BUCKET"), len(w.s3) > 0},
 			{"CHUNK_QUEUE_URL / sqs:SendMessage on ChunkQueue", has("CHUNK_QUEUE_URL"), slices.Contains(w.sqsSend, "ChunkQueue")},
 			{"NOTICE_QUEUE_URL / sqs:SendMessage on NoticeQueue", has("NOTICE_QUEUE_URL"), slices.Contains(w.sqsSend, "NoticeQueue")},
+			{"JOB_QUEUE_URL / sqs:SendMessage on JobQueue", has("JOB_QUEUE_URL"), slices.Contains(w.sqsSend, "JobQueue")},
 			{"MAIL_FROM / ses:SendRawEmail", has("MAIL_FROM"), w.ses},
 			// The configuration set is a resource of the SES grant.
 			{"SES_CONFIGURATION_SET / ses:SendRawEmail", has("SES_CONFIGURATION_SET"), w.ses},
 			{"an S3 trigger handler / S3 event", triggerHandlers["s3"].MatchString(code), w.trigger == "s3"},
 			{"an SQS trigger handler / SQS event", triggerHandlers["sqs"].MatchString(code), w.trigger == "sqs"},
 			{"an SNS trigger handler / SNS event", triggerHandlers["sns"].MatchString(code), w.trigger == "sns"},
+			{"a scheduled handler / Schedule event", triggerHandlers["schedule"].MatchString(code), w.trigger == "schedule"},
 		}
 		for _, c := range checks {
 			if c.uses != c.told {

@@ -56,11 +56,12 @@ func loadTemplate(tb testing.TB) *samtemplate.Template {
 // localRefs are the local stand-ins for the template's resource references,
 // as the local stack passes them.
 var localRefs = map[string]string{"AccountsTable": "libaccounts", "ChunkQueue": localQueueURL,
-	"NoticeQueue": localNoticeQueueURL, "NoticeConfigurationSet": localConfigurationSet}
+	"NoticeQueue": localNoticeQueueURL, "JobQueue": localJobQueueURL, "NoticeConfigurationSet": localConfigurationSet}
 
 const (
 	localQueueURL         = "http://127.0.0.1:9324/000000000000/libaccounts-chunks"
 	localNoticeQueueURL   = "http://127.0.0.1:9324/000000000000/libaccounts-notices"
+	localJobQueueURL      = "http://127.0.0.1:9324/000000000000/libaccounts-jobs"
 	localConfigurationSet = "libaccounts-local-notices"
 )
 
@@ -85,13 +86,13 @@ type wantFunction struct {
 	method     string // "" for the authorizer and the triggered functions, which have no route
 	path       string
 	authorized bool
-	trigger    string // "s3", "sqs" or "sns" for a function an event source invokes
+	trigger    string // "s3", "sqs", "sns" or "schedule" for a function an event source invokes
 	memoryMB   int
 	actions    []string
 	index      string   // the index ARN granted: "" none, "*" every index, or one index's name
 	ses        bool     // sends mail: ses:SendRawEmail on the one identity and the notices' configuration set
 	s3         []string // "<Action> <prefix>": s3:<Action> on the import bucket's <prefix>* only
-	sqsSend    []string // the queues it may sqs:SendMessage to (ChunkQueue, NoticeQueue)
+	sqsSend    []string // the queues it may sqs:SendMessage to (ChunkQueue, NoticeQueue, JobQueue)
 	env        []string // the service variables it reads (serviceVars)
 	timeoutSec int      // 0: the Globals' 10 s
 }
@@ -186,6 +187,29 @@ var wantFunctions = []wantFunction{
 		env: []string{"MAIL_FROM", "NOTICE_QUEUE_URL", "NOTICE_SEND_RATE", "NOTICE_WORKER_CONCURRENCY", "SES_CONFIGURATION_SET", "SIGN_IN_URL"}},
 	{dir: "functions/ses-events", trigger: "sns", memoryMB: 256,
 		actions: []string{"GetItem", "PutItem", "UpdateItem"}},
+
+	// The task centre: every kind of job; resets fan out on JobQueue, and
+	// the sweep and the dead-letter consumer end jobs that cannot.
+	{dir: "functions/admin-password-resets-create", method: "POST", path: "/v1/admin/password-resets", authorized: true, memoryMB: 1024,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem"}, sqsSend: []string{"JobQueue", "NoticeQueue"}, env: []string{"JOB_QUEUE_URL", "NOTICE_QUEUE_URL"}},
+	{dir: "functions/admin-jobs-list", method: "GET", path: "/v1/admin/jobs", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}, index: "gsi1"},
+	{dir: "functions/admin-jobs-get", method: "GET", path: "/v1/admin/jobs/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/admin-jobs-report", method: "GET", path: "/v1/admin/jobs/{id}/report", authorized: true, memoryMB: 512, timeoutSec: 29,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}, s3: []string{"PutObject reports/", "GetObject reports/"}, env: []string{"IMPORT_BUCKET"}},
+	{dir: "functions/admin-jobs-cancel", method: "POST", path: "/v1/admin/jobs/{id}/cancel", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "PutItem"}, s3: []string{"DeleteObject imports/"},
+		sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
+	{dir: "functions/jobs-worker", trigger: "sqs", memoryMB: 512, timeoutSec: 120, index: "gsi1",
+		actions: []string{"GetItem", "PutItem", "UpdateItem", "TransactWriteItems", "Query", "BatchWriteItem"},
+		sqsSend: []string{"JobQueue", "NoticeQueue"}, env: []string{"JOB_QUEUE_URL", "NOTICE_QUEUE_URL"}},
+	{dir: "functions/jobs-sweep", trigger: "schedule", memoryMB: 256, timeoutSec: 60, index: "gsi2",
+		actions: []string{"GetItem", "Query", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"}, s3: []string{"DeleteObject imports/"},
+		sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "JOB_STALL_TIMEOUT", "NOTICE_QUEUE_URL"}},
+	{dir: "functions/jobs-dead-letters", trigger: "sqs", memoryMB: 256, timeoutSec: 60,
+		actions: []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "Query", "BatchWriteItem"},
+		s3:      []string{"DeleteObject imports/"}, sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
 }
 
 func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
@@ -310,7 +334,7 @@ func TestParameters(t *testing.T) {
 	want := []string{"LogLevel", "SessionAbsoluteTTL", "SessionIdleTTL", "Argon2MemoryKiB",
 		"Argon2Time", "Argon2Threads", "CorsAllowOrigin", "TableDeletionProtection",
 		"MailFrom", "MailIdentity", "ResetPageUrl", "RowsPerChunk",
-		"NoticeSendRate", "NoticeWorkerConcurrency", "SignInUrl", "AlarmTopicArn"}
+		"NoticeSendRate", "NoticeWorkerConcurrency", "SignInUrl", "JobWorkerConcurrency", "JobStallTimeout", "AlarmTopicArn"}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
 			p, ok := params[name]
@@ -1008,8 +1032,8 @@ func TestRoutes(t *testing.T) {
 	if want := []string{"POST /v1/auth/login", "POST /v1/auth/password-reset"}; !slices.Equal(public, want) {
 		t.Errorf("public routes = %v, want only %v", public, want)
 	}
-	if len(routes) != 31 {
-		t.Errorf("%d routes, want 31", len(routes))
+	if len(routes) != 36 {
+		t.Errorf("%d routes, want 36", len(routes))
 	}
 }
 

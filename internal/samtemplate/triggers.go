@@ -336,3 +336,63 @@ func (t *Template) ConfigurationSets() ([]ConfigurationSet, error) {
 	}
 	return out, nil
 }
+
+// ScheduleTrigger is a function's Schedule event: EventBridge invokes it
+// with a "Scheduled Event" every Rate.
+type ScheduleTrigger struct {
+	Function string // logical id of the function
+	Name     string // the event's name in the template
+	Rate     time.Duration
+}
+
+// ScheduleTriggers returns every Schedule event of every function, by
+// function and event name. Only rate(...) expressions are read: a cron
+// expression has no fixed period the local stack could keep, so it is an
+// error rather than a schedule that silently never fires.
+func (t *Template) ScheduleTriggers() ([]ScheduleTrigger, error) {
+	ids, res := t.rawOfType("AWS::Serverless::Function")
+	var out []ScheduleTrigger
+	for _, id := range ids {
+		evs, _ := dig(res[id], "Properties", "Events").(map[string]any)
+		names := make([]string, 0, len(evs))
+		for name := range evs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			ev, _ := evs[name].(map[string]any)
+			if ev["Type"] != "Schedule" {
+				continue
+			}
+			expr, _ := dig(ev, "Properties", "Schedule").(string)
+			rate, err := parseRate(expr)
+			if err != nil {
+				return nil, fmt.Errorf("samtemplate: %s.%s: %w", id, name, err)
+			}
+			out = append(out, ScheduleTrigger{Function: id, Name: name, Rate: rate})
+		}
+	}
+	return out, nil
+}
+
+// parseRate reads an EventBridge rate expression: rate(1 minute),
+// rate(5 minutes), rate(2 hours), rate(1 day).
+func parseRate(expr string) (time.Duration, error) {
+	inner, ok := strings.CutPrefix(expr, "rate(")
+	if inner, ok = strings.CutSuffix(inner, ")"); !ok {
+		return 0, fmt.Errorf("schedule %q is not a rate(...) expression", expr)
+	}
+	num, unit, _ := strings.Cut(strings.TrimSpace(inner), " ")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("schedule %q: the rate must be a whole number of at least 1", expr)
+	}
+	units := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}
+	// EventBridge wants the singular for 1 and the plural otherwise.
+	singular := strings.TrimSuffix(unit, "s")
+	d, ok := units[singular]
+	if !ok || (n == 1) != (unit == singular) {
+		return 0, fmt.Errorf("schedule %q: unit %q, want minute(s), hour(s) or day(s) agreeing with the number", expr, unit)
+	}
+	return time.Duration(n) * d, nil
+}

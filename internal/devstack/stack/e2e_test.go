@@ -201,7 +201,7 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 	}
 	// Only the list of functions matters here; the stack gave them their
 	// real references.
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "NoticeConfigurationSet": "unused"})
+	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "JobQueue": "unused", "NoticeConfigurationSet": "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +215,14 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 	}
 	for _, tr := range tpl.SQSTriggers() {
 		sqsfns[tr.Function] = true
+	}
+	schedules, err := tpl.ScheduleTriggers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedfns := map[string]bool{}
+	for _, tr := range schedules {
+		schedfns[tr.Function] = true
 	}
 	for _, f := range fns {
 		t.Run(f.LogicalID, func(t *testing.T) {
@@ -256,6 +264,12 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 				out, err := st.Invoke(ctx, f.LogicalID, mustJSON(ev))
 				if err != nil || string(out) != "null" {
 					t.Fatalf("SNS trigger answered %s (%v)", out, err)
+				}
+				return
+			case schedfns[f.LogicalID]:
+				// A tick of the schedule on a table with nothing to do.
+				if err := st.RunSchedule(ctx, f.LogicalID); err != nil {
+					t.Fatalf("scheduled tick: %v", err)
 				}
 				return
 			case len(f.Routes) == 0:

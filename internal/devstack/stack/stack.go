@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/libaccounts/libaccounts/internal/accounts"
+	"github.com/libaccounts/libaccounts/internal/devstack/clock"
 	"github.com/libaccounts/libaccounts/internal/devstack/dynamodblocal"
 	"github.com/libaccounts/libaccounts/internal/devstack/httpapiemu"
 	"github.com/libaccounts/libaccounts/internal/devstack/lambdaemu"
@@ -86,6 +87,7 @@ type Stack struct {
 	dataDir  string
 	lambdas  *lambdaemu.Service
 	pipe     *pipeline
+	sched    *schedules
 	listener net.Listener
 	http     *http.Server
 	done     chan struct{}
@@ -309,6 +311,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := st.pipe.run(st.lambdas); err != nil {
 		return nil, err
 	}
+	if st.sched, err = newSchedules(tpl, st.lambdas, clock.Real(), st.log); err != nil {
+		return nil, err
+	}
+	st.sched.start()
 	info := Info{APIURL: st.APIURL, S3Endpoint: st.S3Endpoint, Bucket: st.Bucket, OutboxURL: st.OutboxURL, DynamoEndpoint: st.DynamoEndpoint, Table: TableName, Tenant: cfg.Tenant}
 	data, _ := json.MarshalIndent(info, "", "  ")
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, "stack.json"), append(data, '\n'), 0o600); err != nil {
@@ -329,6 +335,10 @@ func (st *Stack) Close() {
 	if st.listener != nil {
 		_ = st.listener.Close() // Start failed before serving
 		st.listener = nil
+	}
+	if st.sched != nil {
+		st.sched.stop()
+		st.sched = nil
 	}
 	if st.pipe != nil {
 		st.pipe.close() // stops the pollers before the functions go
