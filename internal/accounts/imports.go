@@ -374,6 +374,14 @@ func (s *Service) notifyJob(ctx context.Context, j Job) {
 	}
 }
 
+// importCounts is the counts block of an import's or a set's job notice.
+func importCounts(j Job) string {
+	if j.Kind == JobSet {
+		return fmt.Sprintf("Rows in the file:  %d\nAdded to the set:  %d\nDuplicates:        %d\nNot found:         %d", j.Rows, j.Created, j.Skipped, j.Failed)
+	}
+	return fmt.Sprintf("Rows in the file: %d\nCreated:          %d\nUpdated:          %d\nSkipped:          %d\nFailed:           %d", j.Rows, j.Created, j.Updated, j.Skipped, j.Failed)
+}
+
 // jobNoticeParams are the job-finished letter's values: counts and names,
 // nothing secret.
 func jobNoticeParams(j Job) map[string]string {
@@ -384,7 +392,7 @@ func jobNoticeParams(j Job) map[string]string {
 	v := map[string]string{
 		"jobId": j.ID, "jobKind": string(j.Kind), "setName": j.SetName, "status": status,
 		"rows": strconv.Itoa(j.Rows), "created": strconv.Itoa(j.Created), "updated": strconv.Itoa(j.Updated),
-		"skipped": strconv.Itoa(j.Skipped), "failed": strconv.Itoa(j.Failed),
+		"skipped": strconv.Itoa(j.Skipped), "failed": strconv.Itoa(j.Failed), "counts": importCounts(j),
 	}
 	// A file dropped into the bucket keeps its own name; one uploaded
 	// through the API is stored under the job's id, which names nothing.

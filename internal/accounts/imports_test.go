@@ -201,7 +201,7 @@ func TestLibraryPassUploadBecomesUsers(t *testing.T) {
 	}
 	e.deliver(t, e.svc)
 	mail := e.box.last(t)
-	if mail.To != "staff@kpu.example" || mail.Tag != string(accounts.NoticeJobFinished) || !strings.Contains(mail.Text, "Created or added: 3") {
+	if mail.To != "staff@kpu.example" || mail.Tag != string(accounts.NoticeJobFinished) || !strings.Contains(mail.Text, "Created:          3") {
 		t.Errorf("notice: %+v", mail)
 	}
 	if _, err := e.blobs.Head(ctx, importBucket, j.Key); accounts.ErrorCode(err) != accounts.CodeNotFound {

@@ -18,6 +18,7 @@ func resetNoticeParams(j Job, v map[string]string) {
 	}[j.Scope]
 	v["jobTitle"], v["rows"], v["created"], v["updated"] = title, strconv.Itoa(j.Matched), strconv.Itoa(j.Changed), "0"
 	v["noEmail"] = strconv.Itoa(j.NoEmail)
+	v["counts"] = fmt.Sprintf("Users matched:    %d\nChanged:          %d\nSkipped:          %d\nWithout e-mail:   %d\nFailed:           %d", j.Matched, j.Changed, j.Skipped, j.NoEmail, j.Failed)
 	hint := "Its report lists every user with what happened to them; with the staff command line: libaccounts jobs report " + j.ID
 	if j.NoEmail > 0 {
 		hint = fmt.Sprintf("%d users have no e-mail address that works and were not reset: tell them another way. ", j.NoEmail) +

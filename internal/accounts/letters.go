@@ -99,6 +99,8 @@ var (
 			{Name: "updated", Description: "users updated"},
 			{Name: "skipped", Description: "rows skipped (existing usernames, or duplicate set members)"},
 			{Name: "failed", Description: "rows refused, or IDs not found"},
+			{Name: "counts", Description: "the job's counts, one per line, worded for its kind (rows of a file, members of a set, users of a reset)"},
+			{Name: "noEmail", Description: "for password resets: users not reset because they have no working e-mail address"},
 			{Name: "reportHint", Description: "how to get the job's report, or why the file was refused"},
 		},
 	}
@@ -526,7 +528,8 @@ func (s *Service) sampleValues(t Tenant, kind NoticeKind) map[string]string {
 		v["username"] = "sample.staff"
 		for k, x := range map[string]string{
 			"jobId": "example-job-id", "jobKind": string(JobUsers), "fileName": "patrons-sample.csv",
-			"status": "completed with errors", "rows": "120", "created": "112", "updated": "5", "skipped": "1", "failed": "2",
+			"status": "completed with errors", "rows": "120", "created": "112", "updated": "5", "skipped": "1", "failed": "2", "noEmail": "0",
+			"counts": importCounts(Job{Kind: JobUsers, Rows: 120, Created: 112, Updated: 5, Skipped: 1, Failed: 2}),
 			"reportHint": "Its report lists every row with what happened to it; with the staff command line: libaccounts jobs report example-job-id",
 		} {
 			v[k] = x

@@ -233,6 +233,10 @@ func TestPasswordResetScopesAndModes(t *testing.T) {
 					if n.Params["noEmail"] == "" || n.JobID != j.ID {
 						t.Errorf("job notice params %v", n.Params)
 					}
+					// The letter counts users, not rows of a file.
+					if c := n.Params["counts"]; !strings.Contains(c, "Users matched:") || !strings.Contains(c, "Without e-mail:   "+n.Params["noEmail"]) {
+						t.Errorf("job notice counts %q", c)
+					}
 					if n.UserID != e.users["admin"].ID {
 						t.Errorf("job notice to %s, want the starter", n.UserID)
 					}

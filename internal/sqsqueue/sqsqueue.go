@@ -34,9 +34,16 @@ func New(api API, queueURL string) *Queue { return &Queue{api: api, url: queueUR
 // SendChunks sends tasks ten at a time (SQS's batch limit), resending the
 // entries a batch reports as failed.
 func (q *Queue) SendChunks(ctx context.Context, tasks []accounts.ChunkTask) error {
-	for len(tasks) > 0 {
-		batch := tasks[:min(10, len(tasks))]
-		tasks = tasks[len(batch):]
+	return sendJSON(ctx, q.api, q.url, "chunk queue", tasks)
+}
+
+// sendJSON sends each of items as one JSON message, ten to a
+// SendMessageBatch call; entries SQS reports as failed on its side are sent
+// again (a few times), and a refusal of our own making is an internal error.
+func sendJSON[T any](ctx context.Context, api API, url, queue string, items []T) error {
+	for len(items) > 0 {
+		batch := items[:min(10, len(items))]
+		items = items[len(batch):]
 		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
 		for i, t := range batch {
 			body, err := json.Marshal(t)
@@ -47,19 +54,18 @@ func (q *Queue) SendChunks(ctx context.Context, tasks []accounts.ChunkTask) erro
 		}
 		for attempt := 0; len(entries) > 0; attempt++ {
 			if attempt == 5 {
-				return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the queue is busy; retry shortly", Err: errors.New("send message batch: entries kept failing")}
+				return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the " + queue + " is busy; retry shortly", Err: errors.New("send message batch: entries kept failing")}
 			}
-			out, err := q.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+			out, err := api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
 			if err != nil {
-				return accounts.Internal(fmt.Errorf("send message batch: %w", err))
+				return &accounts.Error{Code: accounts.CodeUnavailable, Message: "the " + queue + " is unavailable; retry shortly", Err: fmt.Errorf("send to the %s: %w", queue, err)}
 			}
 			failed := map[string]bool{}
 			for _, f := range out.Failed {
-				if !f.SenderFault {
-					failed[aws.ToString(f.Id)] = true
-					continue
+				if f.SenderFault {
+					return accounts.Internal(fmt.Errorf("send to the %s: entry %s refused: %s", queue, aws.ToString(f.Id), aws.ToString(f.Code)))
 				}
-				return accounts.Internal(fmt.Errorf("send message batch: entry %s refused: %s", aws.ToString(f.Id), aws.ToString(f.Code)))
+				failed[aws.ToString(f.Id)] = true
 			}
 			var again []types.SendMessageBatchRequestEntry
 			for _, e := range entries {

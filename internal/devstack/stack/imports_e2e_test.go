@@ -138,7 +138,7 @@ func TestImportsThroughTheLocalStack(t *testing.T) {
 	}
 	anon.login("kpu", "patron07", "library card number 07")
 	_, text := lastMail(t, anon, st.AdminEmail)
-	if !strings.Contains(text, "Created or added: 40") {
+	if !strings.Contains(text, "Created:          40") {
 		t.Errorf("notice:\n%s", text)
 	}
 
