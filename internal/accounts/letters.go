@@ -529,7 +529,7 @@ func (s *Service) sampleValues(t Tenant, kind NoticeKind) map[string]string {
 		for k, x := range map[string]string{
 			"jobId": "example-job-id", "jobKind": string(JobUsers), "fileName": "patrons-sample.csv",
 			"status": "completed with errors", "rows": "120", "created": "112", "updated": "5", "skipped": "1", "failed": "2", "noEmail": "0",
-			"counts": importCounts(Job{Kind: JobUsers, Rows: 120, Created: 112, Updated: 5, Skipped: 1, Failed: 2}),
+			"counts":     importCounts(Job{Kind: JobUsers, Rows: 120, Created: 112, Updated: 5, Skipped: 1, Failed: 2}),
 			"reportHint": "Its report lists every row with what happened to it; with the staff command line: libaccounts jobs report example-job-id",
 		} {
 			v[k] = x
