@@ -49,6 +49,12 @@ type Config struct {
 	// JobStallTimeout is how long a job may make no progress before the
 	// sweep ends it (default DefaultJobStallTimeout; jobs_sweep.go).
 	JobStallTimeout time.Duration
+	// LookupKey keys the hashes under which the service counts requests
+	// about names it must not store or reveal: sign-in failures for unknown
+	// usernames, recovery requests per identifier and per source. Without
+	// it (tests, the CLI) a fixed key is used; deployments set a secret one
+	// so that nobody can precompute which counter belongs to which name.
+	LookupKey []byte
 }
 
 func (c Config) withDefaults() Config {
@@ -99,8 +105,12 @@ type Deps struct {
 	Queue   ChunkQueue // the chunk queue; nil where a function has none
 	// Jobs carries bulk jobs' tasks; nil where a function starts or runs
 	// none.
-	Jobs  JobQueue
-	Clock func() time.Time
+	Jobs JobQueue
+	// Throttle counts requests per key (sign-in sources, recovery
+	// requests, link attempts). nil allows everything: only tests of
+	// other things leave it out; every function gets the store's.
+	Throttle Throttle
+	Clock    func() time.Time
 	// Wait returns after d has passed on Clock (or when ctx ends): the
 	// clock's timer, so that a test's fake clock paces sends without
 	// sleeping. nil is the real timer.
@@ -119,6 +129,7 @@ type Service struct {
 	blobs   Blobs
 	queue   ChunkQueue
 	jobs    JobQueue
+	limits  Throttle
 	now     func() time.Time
 	wait    func(context.Context, time.Duration) error
 	pacer   *pacer
@@ -143,7 +154,7 @@ func NewService(d Deps, cfg Config) *Service {
 	}
 	cfg = cfg.withDefaults()
 	return &Service{
-		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue, jobs: d.Jobs,
+		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue, jobs: d.Jobs, limits: d.Throttle,
 		now: func() time.Time { return d.Clock().UTC() }, wait: d.Wait, rand: d.Random, log: d.Logger, cfg: cfg,
 		pacer: &pacer{interval: time.Duration(float64(time.Second) * float64(cfg.NoticeWorkerConcurrency) / cfg.NoticeSendRate)},
 	}

@@ -55,6 +55,7 @@ func BenchmarkLinkReset(b *testing.B) {
 	var g errgroup.Group
 	g.SetLimit(16)
 	now := time.Now().UTC()
+	createStart := time.Now()
 	for i := range users {
 		g.Go(func() error {
 			u := accounts.User{TenantID: "kpu", ID: benchUserID(), Username: fmt.Sprintf("bench.%06d", i),
@@ -66,6 +67,7 @@ func BenchmarkLinkReset(b *testing.B) {
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
+	fmt.Fprintf(os.Stderr, "link reset: created %d users in %v\n", users, time.Since(createStart).Round(time.Second))
 
 	// The raw rate: BatchWriteItem of items as large as a user's, 25 at a
 	// time, as many writers as the worker's concurrency.

@@ -1,0 +1,23 @@
+package accounts
+
+import (
+	"context"
+	"time"
+)
+
+// Throttle counts requests per key in fixed windows. Keys are built with
+// lookupHash, so a name or an address never reaches the store; each key and
+// window is its own item, so no counter becomes a hot partition.
+type Throttle interface {
+	// Allow counts one request against key in the window that holds now
+	// and reports whether the count is still within limit.
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+}
+
+// allow asks the throttle, if there is one; nil allows everything.
+func (s *Service) allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	if s.limits == nil {
+		return true, nil
+	}
+	return s.limits.Allow(ctx, key, limit, window)
+}
