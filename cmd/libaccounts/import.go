@@ -16,13 +16,15 @@ import (
 	"github.com/libaccounts/libaccounts/internal/apiwire"
 )
 
-const importUsage = `usage: libaccounts import FILE [--set NAME] [--mode create|upsert] [--dry-run] [--no-wait]
+const importUsage = `usage: libaccounts import FILE [--set NAME] [--mode create|upsert] [--allow-staff-roles] [--dry-run] [--no-wait]
 
 Uploads a CSV file (at most 100 MB) and follows the import until it ends.
 
   --mode create   a username that exists already is skipped (the default)
   --mode upsert   a username that exists already is updated with the file's values
   --set NAME      the file lists existing users (one ID per row) to put in a new set NAME
+  --allow-staff-roles
+                  rows may grant the admin role (without it such rows are refused)
   --dry-run       check every row and report what would happen; nothing changes
   --no-wait       print the import's ID once the file is uploaded, and return
   --api URL       the session's API (the default)
@@ -39,6 +41,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 	mode := fset.String("mode", "create", "create or upsert")
 	dryRun := fset.Bool("dry-run", false, "check the file; change nothing")
 	noWait := fset.Bool("no-wait", false, "return once the file is uploaded")
+	allowStaff := fset.Bool("allow-staff-roles", false, "let rows grant the admin role")
 	apiFlag := fset.String("api", "", "API base URL (must be the session's)")
 	pos, err := a.parseFlags(fset, args, importUsage)
 	if err != nil {
@@ -52,7 +55,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 	case *mode != "create" && *mode != "upsert":
 		return fail("--mode must be create or upsert (got %q)", *mode)
 	}
-	req := apiwire.StartImportRequest{Kind: apiwire.ImportKindUsers, Mode: *mode, DryRun: *dryRun}
+	req := apiwire.StartImportRequest{Kind: apiwire.ImportKindUsers, Mode: *mode, DryRun: *dryRun, AllowStaffRoles: *allowStaff}
 	if isSet(fset, "set") {
 		if *setName == "" {
 			return fail("--set needs the name of the new set, e.g. --set \"Spring password resets\"")
@@ -85,7 +88,7 @@ func (a *app) cmdImport(ctx context.Context, args []string) error {
 	}
 	p := newProgress(a.stderr, a.stderrTTY)
 	fmt.Fprintf(a.stderr, "import %s: uploading %s (%s)\n", id, filepath.Base(path), humanBytes(size))
-	if err := a.upload(ctx, started.UploadURL, f, size, p); err != nil {
+	if err := a.upload(ctx, started.UploadURL, started.UploadHeaders, f, size, p); err != nil {
 		return a.abandon(c, id, err)
 	}
 	if *noWait {
@@ -142,8 +145,9 @@ func fileError(path string, err error) error {
 }
 
 // upload streams the file to the pre-signed URL with its length (S3 takes
-// no chunked uploads) and the content type the URL was signed for.
-func (a *app) upload(ctx context.Context, uploadURL string, f *os.File, size int64, p *progress) error {
+// no chunked uploads) and the headers the URL was signed for: the content
+// type, and If-None-Match: * (so the URL makes one object at most).
+func (a *app) upload(ctx context.Context, uploadURL string, headers map[string]string, f *os.File, size int64, p *progress) error {
 	body := &countingReader{r: f}
 	if p.tty { // redraw the upload's progress while it runs
 		stop, done := make(chan struct{}), make(chan struct{})
@@ -175,6 +179,10 @@ func (a *app) upload(ctx context.Context, uploadURL string, f *os.File, size int
 	}
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("If-None-Match", "*")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := a.raw.Do(req)
 	if err != nil {
 		return a.transportError(ctx, "upload failed", "the file storage", err)

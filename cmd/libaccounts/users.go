@@ -23,6 +23,7 @@ const usersUsage = `usage:
                          [--copy-settings-from USER] [--generate-password | --password-stdin]
   libaccounts users deactivate USER     they can no longer sign in; reactivate undoes it
   libaccounts users reactivate USER
+  libaccounts users unlock USER         end a sign-in lock after failed attempts
   libaccounts users delete USER --confirm USERNAME   for good: the account, its sessions and links
 
 USER is a username (any case) or a user id as the list shows it.
@@ -49,6 +50,7 @@ func (a *app) cmdUsers(ctx context.Context, args []string) error {
 		"create":     func(args []string) error { return a.cmdUsersCreate(ctx, args) },
 		"deactivate": func(args []string) error { return a.cmdUsersStatus(ctx, args, "deactivate") },
 		"reactivate": func(args []string) error { return a.cmdUsersStatus(ctx, args, "reactivate") },
+		"unlock":     func(args []string) error { return a.cmdUsersUnlock(ctx, args) },
 		"delete":     func(args []string) error { return a.cmdUsersDelete(ctx, args) },
 	})
 }
@@ -175,6 +177,7 @@ func (a *app) showUser(u apiwire.User) error {
 		"queues", list(u.Queues),
 		"canned message pools", list(u.CannedMessagePools),
 		"must change password", yesNo(u.MustChangePassword),
+		"sign-in lock", a.lockText(u),
 		"last login", a.whenPtr(u.LastLoginAt),
 		"created", a.when(u.CreatedAt),
 		"updated", a.when(u.UpdatedAt),
@@ -285,6 +288,40 @@ func (a *app) cmdUsersStatus(ctx context.Context, args []string, action string) 
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "user %s reactivated: they can sign in again\n", u.Username)
+	return nil
+}
+
+// lockText says whether failed sign-ins lock the user, and for how long.
+func (a *app) lockText(u apiwire.User) string {
+	switch {
+	case u.LockedUntil != nil && u.LockedUntil.Year() == 9999:
+		return fmt.Sprintf("locked until unlocked (%d failed sign-ins in a row)", u.FailedLogins)
+	case u.LockedUntil != nil:
+		return fmt.Sprintf("locked until %s (%d failed sign-ins in a row)", a.when(*u.LockedUntil), u.FailedLogins)
+	case u.FailedLogins > 0:
+		return fmt.Sprintf("not locked (%d failed sign-ins in a row)", u.FailedLogins)
+	}
+	return "not locked"
+}
+
+func (a *app) cmdUsersUnlock(ctx context.Context, args []string) error {
+	_, pos, c, err := a.staffFlags("users unlock", usersUsage, args, []string{"USER"}, nil)
+	if err != nil {
+		return err
+	}
+	u, err := a.findUser(ctx, c, pos[0])
+	if err != nil {
+		return err
+	}
+	var out apiwire.UserStatusResponse
+	if err := c.do(ctx, http.MethodPost, userPath(u.ID, "unlock"), nil, &out); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return fail("user %s not unlocked: %v", u.Username, ae)
+		}
+		return err
+	}
+	fmt.Fprintf(a.stdout, "user %s unlocked: they can sign in again, and their failed sign-ins are forgotten\n", u.Username)
 	return nil
 }
 

@@ -34,6 +34,7 @@ const (
 	ActionUserResetLink     = "user.password_reset_link"
 	ActionUserDeactivate    = "user.deactivate"
 	ActionUserReactivate    = "user.reactivate"
+	ActionUserUnlock        = "user.unlock"
 	ActionUserDelete        = "user.delete"
 	ActionSettingsUpdate    = "settings.update"
 	ActionTenantBootstrap   = "tenant.bootstrap"

@@ -8,34 +8,24 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Lockout: after lockoutThreshold consecutive failures an account is locked
-// for a time that doubles with each further failure, capped at maxLockout.
-// It is separate from deactivation and ends by itself.
+// Sign-in source throttle: beyond loginSourceLimit attempts in
+// loginSourceWindow from one address (per tenant), sign-in answers
+// too_many_requests before any account is looked at. It limits guessing
+// and password spraying across accounts, which the per-account lockout
+// cannot see, without locking the victims.
 const (
-	lockoutThreshold = 5
-	firstLockout     = 30 * time.Second
-	maxLockout       = 15 * time.Minute
-	// maxPasswordBytes bounds what reaches the KDF from an unauthenticated
-	// caller.
-	maxPasswordBytes = 4096
+	loginSourceLimit  = 100
+	loginSourceWindow = 15 * time.Minute
 )
-
-func lockoutFor(failures int) time.Duration {
-	if failures < lockoutThreshold {
-		return 0
-	}
-	d := firstLockout
-	for i := lockoutThreshold; i < failures && d < maxLockout; i++ {
-		d *= 2
-	}
-	return min(d, maxLockout)
-}
 
 // LoginInput is a sign-in attempt.
 type LoginInput struct {
 	Tenant   string
 	Username string
 	Password string
+	// SourceIP is the caller's address as the edge saw it; empty (the CLI,
+	// tests) skips the source throttle.
+	SourceIP string
 }
 
 // LoginResult is a new session's token, shown once.
@@ -50,7 +40,11 @@ type LoginResult struct {
 // is locked.
 func errBadLogin() error { return E(CodeUnauthorized, "invalid username or password") }
 
-// Login checks credentials and opens a session.
+// Login checks credentials and opens a session. Every attempt is counted
+// on the account — or, for a name no account has, on that name's ghost
+// counter — before the password is checked, with the same store calls
+// either way, so that neither the answer nor its timing tells which
+// names exist.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	if in.Tenant == "" || in.Username == "" || in.Password == "" {
 		return LoginResult{}, E(CodeInvalid, "tenant, username and password are required")
@@ -60,17 +54,33 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, errBadLogin()
 	}
 	password := norm.NFKC.String(in.Password)
-	u, err := s.loginCandidate(ctx, in.Tenant, in.Username)
-	if err != nil {
-		if IsCode(err, CodeNotFound) {
-			s.hasher.DummyVerify(password)
-			s.log.InfoContext(ctx, "login refused", "reason", "unknown account", "tenant", in.Tenant)
-			return LoginResult{}, errBadLogin()
-		}
+	if err := s.checkLoginSource(ctx, in.Tenant, in.SourceIP); err != nil {
 		return LoginResult{}, err
 	}
-	now := s.now()
-	if now.Before(u.LockedUntil) {
+	cand, err := s.loginCandidate(ctx, in.Tenant, in.Username)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if cand.ref.TenantID == "" {
+		// A malformed tenant: nothing to count under.
+		s.hasher.DummyVerify(password)
+		return LoginResult{}, errBadLogin()
+	}
+	counted, locked, err := s.reserve(ctx, cand.ref, cand.counter, true)
+	if err != nil {
+		s.hasher.DummyVerify(password)
+		if IsCode(err, CodeUnavailable) {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if cand.user == nil {
+		s.hasher.DummyVerify(password)
+		s.log.InfoContext(ctx, "login refused", "reason", "unknown account", "tenant", in.Tenant, "locked", locked || s.lockout().locks(counted.Failures))
+		return LoginResult{}, errBadLogin()
+	}
+	u := *cand.user
+	if locked {
 		s.hasher.DummyVerify(password)
 		s.log.InfoContext(ctx, "login refused", "reason", "locked", "tenant", u.TenantID, "user_id", u.ID)
 		return LoginResult{}, errBadLogin()
@@ -82,7 +92,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		s.log.ErrorContext(ctx, "stored password hash unreadable", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
 	}
 	if !ok {
-		s.recordFailure(ctx, u, now)
+		s.logFailure(ctx, u, counted)
 		return LoginResult{}, errBadLogin()
 	}
 	if u.Status != StatusActive {
@@ -95,6 +105,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 			return LoginResult{}, Internal(fmt.Errorf("rehash: %w", err))
 		}
 	}
+	now := s.now()
 	if err := s.store.RecordLoginSuccess(ctx, u.TenantID, u.ID, now, u.PasswordHash, upgraded); err != nil {
 		return LoginResult{}, fmt.Errorf("login %s: %w", u.ID, err)
 	}
@@ -106,16 +117,62 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	return LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, MustChangePassword: u.MustChangePassword}, nil
 }
 
-// loginCandidate finds the account a sign-in names; an unknown or malformed
-// tenant is not found like an unknown username.
-func (s *Service) loginCandidate(ctx context.Context, tenantID, username string) (User, error) {
+// checkLoginSource counts the attempt against its source address. A
+// throttle that cannot be reached lets the attempt through: the account's
+// own counter still holds, and refusing every sign-in while DynamoDB
+// hiccups would be an outage of its own.
+func (s *Service) checkLoginSource(ctx context.Context, tenantID, sourceIP string) error {
+	if sourceIP == "" {
+		return nil
+	}
+	ok, err := s.allow(ctx, s.lookupHash("login-src", tenantID, sourceIP), loginSourceLimit, loginSourceWindow)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in source throttle failed; allowing", "tenant", tenantID, "error", err.Error())
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	now := s.now()
+	s.log.WarnContext(ctx, "login refused", "reason", "source over its limit", "tenant", tenantID)
+	return &Error{Code: CodeTooManyRequests, Message: "too many sign-in attempts from your network; try again later",
+		RetryAfter: now.Truncate(loginSourceWindow).Add(loginSourceWindow).Sub(now)}
+}
+
+// loginCandidate is what a sign-in names: the account (nil when there is
+// none) and the counter the attempt is counted on.
+type loginCandidate struct {
+	user    *User
+	ref     LoginCounterRef
+	counter LoginCounter
+}
+
+// loginCandidate finds the account a sign-in names. An unknown tenant is
+// like an unknown username: the same reads (tenant, username guard, then
+// the name's ghost counter rather than the user) are made. A malformed
+// tenant has no keys and gets an empty ref.
+func (s *Service) loginCandidate(ctx context.Context, tenantID, username string) (loginCandidate, error) {
 	if ValidateTenantID(tenantID) != nil {
-		return User{}, E(CodeNotFound, "no such account")
+		return loginCandidate{}, nil
 	}
-	if _, err := s.store.GetTenant(ctx, tenantID); err != nil {
-		return User{}, err
+	_, err := s.store.GetTenant(ctx, tenantID)
+	if err != nil && !IsCode(err, CodeNotFound) {
+		return loginCandidate{}, err
 	}
-	return s.store.GetUserByUsername(ctx, tenantID, UsernameKey(username))
+	tenantKnown := err == nil
+	u, err := s.store.GetUserByUsername(ctx, tenantID, UsernameKey(username))
+	switch {
+	case err == nil && tenantKnown:
+		return loginCandidate{user: &u, ref: LoginCounterRef{TenantID: tenantID, UserID: u.ID}, counter: u.counter()}, nil
+	case err != nil && !IsCode(err, CodeNotFound):
+		return loginCandidate{}, err
+	}
+	ref := LoginCounterRef{TenantID: tenantID, Ghost: s.lookupHash("login", tenantID, username)}
+	c, err := s.store.GetLoginCounter(ctx, ref)
+	if err != nil {
+		return loginCandidate{}, err
+	}
+	return loginCandidate{ref: ref, counter: c}, nil
 }
 
 // verify checks the normalised password, then the raw one: hashes imported
@@ -131,19 +188,11 @@ func (s *Service) verify(normalized, raw, encoded string) (ok, rehash bool, err 
 	return ok, ok, err
 }
 
-func (s *Service) recordFailure(ctx context.Context, u User, now time.Time) {
-	n, err := s.store.RecordLoginFailure(ctx, u.TenantID, u.ID)
-	if err != nil {
-		s.log.ErrorContext(ctx, "record login failure", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
-		return
-	}
-	s.log.InfoContext(ctx, "login refused", "reason", "wrong password", "tenant", u.TenantID, "user_id", u.ID, "failures", n)
-	if d := lockoutFor(n); d > 0 {
-		if err := s.store.SetLockout(ctx, u.TenantID, u.ID, now.Add(d)); err != nil {
-			s.log.ErrorContext(ctx, "set lockout", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
-			return
-		}
-		s.log.WarnContext(ctx, "account locked", "tenant", u.TenantID, "user_id", u.ID, "failures", n, "for", d.String())
+func (s *Service) logFailure(ctx context.Context, u User, counted LoginCounter) {
+	s.log.InfoContext(ctx, "login refused", "reason", "wrong password", "tenant", u.TenantID, "user_id", u.ID, "failures", counted.Failures)
+	if s.lockout().locks(counted.Failures) {
+		s.log.WarnContext(ctx, "account locked", "tenant", u.TenantID, "user_id", u.ID, "failures", counted.Failures,
+			"until", counted.LockedUntil.Format(time.RFC3339), "for_good", counted.LockedUntil.Equal(LockedForGood))
 	}
 }
 
@@ -241,7 +290,11 @@ type ChangePasswordInput struct {
 
 // ChangePassword replaces the caller's password after checking the current
 // one and the tenant policy, clears must-change, and revokes every other
-// session of the user.
+// session of the user. A sign-in lock does not stop it: the session shows
+// who the caller is, and the lock may be a stranger's doing. A wrong
+// current password counts on the account like a failed sign-in, and the
+// one that brings a lock also ends the calling session, so that whoever
+// holds a stolen session cannot go on guessing through it.
 func (s *Service) ChangePassword(ctx context.Context, c Caller, in ChangePasswordInput) error {
 	p, err := s.principal(ctx, c, accessSelf)
 	if err != nil {
@@ -258,19 +311,14 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, in ChangePasswor
 		return fmt.Errorf("change password: %w", err)
 	}
 	now := s.now()
-	if now.Before(u.LockedUntil) {
-		return E(CodeForbidden, "too many failed attempts; try again later")
-	}
-	if len(in.CurrentPassword) > maxPasswordBytes {
-		return FieldError("currentPassword", "current password is incorrect")
-	}
-	ok, _, err := s.verify(norm.NFKC.String(in.CurrentPassword), in.CurrentPassword, u.PasswordHash)
-	if err != nil {
-		return Internal(fmt.Errorf("verify current password of %s: %w", u.ID, err))
+	ok := false
+	if len(in.CurrentPassword) <= maxPasswordBytes {
+		if ok, _, err = s.verify(norm.NFKC.String(in.CurrentPassword), in.CurrentPassword, u.PasswordHash); err != nil {
+			return Internal(fmt.Errorf("verify current password of %s: %w", u.ID, err))
+		}
 	}
 	if !ok {
-		s.recordFailure(ctx, u, now)
-		return FieldError("currentPassword", "current password is incorrect")
+		return s.wrongCurrentPassword(ctx, p, u)
 	}
 	t, err := s.store.GetTenant(ctx, p.TenantID)
 	if err != nil {
@@ -295,6 +343,25 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, in ChangePasswor
 	}
 	s.log.InfoContext(ctx, "password changed", "tenant", u.TenantID, "user_id", u.ID, "by", "self")
 	return nil
+}
+
+// wrongCurrentPassword counts a failed password change on the account and,
+// when it locks the account, ends the calling session.
+func (s *Service) wrongCurrentPassword(ctx context.Context, p Principal, u User) error {
+	counted, _, err := s.reserve(ctx, LoginCounterRef{TenantID: u.TenantID, UserID: u.ID}, u.counter(), false)
+	if err != nil {
+		return fmt.Errorf("change password of %s: %w", u.ID, err)
+	}
+	s.logFailure(ctx, u, counted)
+	if !s.lockout().locks(counted.Failures) {
+		return FieldError("currentPassword", "current password is incorrect")
+	}
+	if err := s.store.DeleteSession(ctx, p.TenantID, p.UserID, p.SessionID); err != nil && !IsCode(err, CodeNotFound) {
+		return fmt.Errorf("end session after failed password changes: %w", err)
+	}
+	s.log.WarnContext(ctx, "session ended after failed password changes", "tenant", u.TenantID, "user_id", u.ID)
+	return &Error{Code: CodeUnauthorized, Field: "currentPassword",
+		Message: "current password is incorrect; after too many wrong attempts you have been signed out: sign in again, or ask the library to reset your password"}
 }
 
 // renameField points a coded error at the request field the caller used.

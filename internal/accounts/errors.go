@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is the project's one error vocabulary. Adapters map codes to their own
@@ -19,6 +20,7 @@ const (
 	CodePreconditionRequired Code = "precondition_required" // a confirmation or version is missing
 	CodeTooLarge             Code = "too_large"             // the body or file is over a limit
 	CodeUnavailable          Code = "unavailable"           // a dependency is throttled or down; retry
+	CodeTooManyRequests      Code = "too_many_requests"     // the caller (e.g. one source address) is over a rate limit
 	CodeInternal             Code = "internal"              // a bug or an unexpected failure; never shown
 )
 
@@ -28,7 +30,7 @@ const (
 func Codes() []Code {
 	return []Code{
 		CodeInvalid, CodeUnauthorized, CodeForbidden, CodeNotFound, CodeConflict,
-		CodePreconditionRequired, CodeTooLarge, CodeUnavailable, CodeInternal,
+		CodePreconditionRequired, CodeTooLarge, CodeUnavailable, CodeTooManyRequests, CodeInternal,
 	}
 }
 
@@ -38,7 +40,10 @@ type Error struct {
 	Code    Code
 	Message string
 	Field   string // the offending input field, when there is one
-	Err     error
+	// RetryAfter, when set, says how long the caller should wait before
+	// trying again (a throttle's window); adapters pass it on.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -20,13 +20,19 @@ type StartImportInput struct {
 	Mode    ImportMode
 	DryRun  bool
 	SetName string
+	// AllowStaffRoles lets the file's rows grant roles that open the staff
+	// API (admin); without it such rows are refused.
+	AllowStaffRoles bool
 }
 
 // StartedImport is a new job and where to upload its file.
 type StartedImport struct {
 	Job       Job
 	UploadURL string
-	ExpiresAt time.Time
+	// UploadHeaders are the headers the upload must send as signed
+	// (Content-Type, If-None-Match).
+	UploadHeaders map[string]string
+	ExpiresAt     time.Time
 }
 
 const maxSetName = 100
@@ -79,10 +85,14 @@ func (s *Service) StartImport(ctx context.Context, c Caller, in StartImportInput
 	if err != nil {
 		return StartedImport{}, Internal(err)
 	}
+	secret, err := newUserID(s.rand)
+	if err != nil {
+		return StartedImport{}, Internal(err)
+	}
 	now := s.now()
 	j := Job{
-		TenantID: p.TenantID, ID: id, Kind: in.Kind, Mode: in.Mode, DryRun: in.DryRun, SetName: in.SetName,
-		Status: JobPending, Bucket: s.cfg.ImportBucket, Key: ImportKey(p.TenantID, id),
+		TenantID: p.TenantID, ID: id, Kind: in.Kind, Mode: in.Mode, DryRun: in.DryRun, SetName: in.SetName, AllowStaffRoles: in.AllowStaffRoles,
+		Status: JobPending, Bucket: s.cfg.ImportBucket, Key: ImportKey(p.TenantID, id, secret),
 		StartedBy: p.UserID, StartedByUsername: p.Username, NotifyEmail: me.Email, CreatedAt: now,
 	}
 	if j.Kind == JobSet {
@@ -91,16 +101,40 @@ func (s *Service) StartImport(ctx context.Context, c Caller, in StartImportInput
 	if err := s.store.CreateJob(ctx, j); err != nil {
 		return StartedImport{}, fmt.Errorf("create job: %w", err)
 	}
-	u, err := s.blobs.PresignPut(ctx, j.Bucket, j.Key, s.cfg.UploadURLTTL)
+	up, err := s.blobs.PresignUpload(ctx, j.Bucket, j.Key, s.cfg.UploadURLTTL)
 	if err != nil {
 		return StartedImport{}, fmt.Errorf("presign upload for job %s: %w", j.ID, err)
 	}
-	s.log.InfoContext(ctx, "import started", "tenant", j.TenantID, "job", j.ID, "kind", string(j.Kind), "mode", string(j.Mode), "dry_run", j.DryRun, "by", p.UserID)
-	return StartedImport{Job: j, UploadURL: u, ExpiresAt: now.Add(s.cfg.UploadURLTTL)}, nil
+	s.log.InfoContext(ctx, "import started", "tenant", j.TenantID, "job", j.ID, "kind", string(j.Kind), "mode", string(j.Mode), "dry_run", j.DryRun,
+		"allow_staff_roles", j.AllowStaffRoles, "by", p.UserID)
+	return StartedImport{Job: j, UploadURL: up.URL, UploadHeaders: up.Headers, ExpiresAt: now.Add(s.cfg.UploadURLTTL)}, nil
 }
 
-// ImportKey is where the file of a job started through the API goes.
-func ImportKey(tenantID, jobID string) string { return "imports/" + tenantID + "/" + jobID + ".csv" }
+// ImportKey is where the file of a job started through the API goes:
+// imports/<tenant>/<job id>-<secret>.csv. The job id is no secret (the task
+// centre lists it); the secret part is in the upload URL alone, so only a
+// PUT through that URL can name the key.
+//
+// A drop — an object written straight into the bucket — runs only as
+// itself: it becomes the job the API started only when its key is that
+// job's key exactly, secret included, and only as the first object version
+// there (the URL signs If-None-Match: *, and the job adopts one version).
+// A drop at imports/<tenant>/<job id>.csv, or with a wrong secret, is a job
+// of its own, with its own metadata and no starter unless it names one; a
+// second version at a job's key is deleted and changes nothing.
+func ImportKey(tenantID, jobID, secret string) string {
+	return "imports/" + tenantID + "/" + jobID + "-" + secret + ".csv"
+}
+
+// apiJobID is the job id an API import's key names, if it has that shape.
+func apiJobID(name string) (string, bool) {
+	base, ok := strings.CutSuffix(name, ".csv")
+	if !ok {
+		return "", false
+	}
+	id, secret, ok := strings.Cut(base, "-")
+	return id, ok && ValidUserID(id) && ValidUserID(secret)
+}
 
 // importKeyParts splits imports/<tenant>/<name>; the name may hold slashes.
 func importKeyParts(key string) (tenant, name string, ok bool) {
@@ -122,59 +156,97 @@ func jobIDFor(bucket, key, etag string) string {
 
 // Object metadata a direct drop may carry (x-amz-meta-…).
 const (
-	metaKind      = "kind"
-	metaMode      = "mode"
-	metaDryRun    = "dry-run"
-	metaSetName   = "set-name"
-	metaStartedBy = "started-by"
+	metaKind            = "kind"
+	metaMode            = "mode"
+	metaDryRun          = "dry-run"
+	metaSetName         = "set-name"
+	metaStartedBy       = "started-by"
+	metaAllowStaffRoles = "allow-staff-roles"
 )
+
+// CreatedObject is what an S3 ObjectCreated event says of one object.
+type CreatedObject struct {
+	Bucket    string
+	Key       string
+	VersionID string // "" in a bucket without versioning
+	ETag      string
+	Size      int64
+}
 
 // IngestObject handles one ObjectCreated event for the import bucket: it
 // finds or creates the job, reads the file once to validate it, count its
 // rows and cut it into chunks, and queues the chunks. It is safe to run
 // twice for the same event. An error asks for a retry.
-func (s *Service) IngestObject(ctx context.Context, bucket, key, etag string, size int64) error {
-	tenantID, name, ok := importKeyParts(key)
+//
+// Every object it does not import is deleted (that version, for good): one
+// under a malformed or unknown tenant prefix, a second version at a job's
+// key (a replayed upload URL, a re-upload of the same file), one arriving
+// for a job that has ended. Files hold plaintext passwords.
+func (s *Service) IngestObject(ctx context.Context, o CreatedObject) error {
+	tenantID, name, ok := importKeyParts(o.Key)
 	if !ok {
-		s.log.WarnContext(ctx, "object outside imports/<tenant>/ ignored", "bucket", bucket, "key_prefix", keyPrefix(key))
+		if strings.HasPrefix(o.Key, "imports/") {
+			s.log.WarnContext(ctx, "object under a malformed tenant prefix deleted", "bucket", o.Bucket)
+			return s.blobs.Delete(ctx, o.Bucket, o.Key, o.VersionID)
+		}
+		s.log.WarnContext(ctx, "object outside imports/<tenant>/ ignored", "bucket", o.Bucket, "key_prefix", keyPrefix(o.Key))
 		return nil
 	}
 	t, err := s.store.GetTenant(ctx, tenantID)
 	if IsCode(err, CodeNotFound) {
 		s.log.WarnContext(ctx, "import for unknown tenant deleted", "tenant", tenantID)
-		return s.blobs.Delete(ctx, bucket, key)
+		return s.blobs.Delete(ctx, o.Bucket, o.Key, o.VersionID)
 	}
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	j, err := s.jobForObject(ctx, t, bucket, key, name, etag)
+	j, err := s.jobForObject(ctx, t, o, name)
 	if err != nil {
 		return err
+	}
+	if !j.sameObject(o) {
+		return s.discardObject(ctx, j, o, "another file at the key of a job that has one")
 	}
 	switch j.Status {
 	case JobPending, JobValidating:
 	case JobCancelled:
+		// Cancelled before its file came: the job ends now, and the file
+		// goes.
 		if _, err := s.finishJob(ctx, j, JobCancelled, ""); err != nil {
 			return err
 		}
-		return nil
+		return s.blobs.Delete(ctx, o.Bucket, o.Key, o.VersionID)
 	default:
-		// A repeated event for a job that is under way or over.
+		if j.Status.Final() {
+			// The job ended (and deleted its file); this is the same
+			// file again, uploaded anew or announced late.
+			return s.discardObject(ctx, j, o, "the file of a job that has ended")
+		}
+		// A repeated event for a job that is under way.
 		s.log.InfoContext(ctx, "duplicate object event ignored", "tenant", j.TenantID, "job", j.ID, "status", string(j.Status))
 		return nil
 	}
-	j.Status, j.ETag = JobValidating, etag
+	j.Status, j.ETag, j.VersionID = JobValidating, o.ETag, o.VersionID
 	if err := s.store.UpdateJobStatus(ctx, j, JobPending, JobValidating); err != nil {
 		if IsCode(err, CodeConflict) {
-			return nil // another delivery moved it on
+			// Another delivery moved it on, or another version won the
+			// job: this one is deleted unless it is the job's.
+			again, gerr := s.store.GetJob(ctx, j.TenantID, j.ID)
+			if gerr == nil && !again.sameObject(o) {
+				return s.discardObject(ctx, again, o, "another file at the key of a job that has one")
+			}
+			return nil
 		}
 		return fmt.Errorf("ingest job %s: %w", j.ID, err)
 	}
 	lim := importcsv.DefaultLimits()
-	if size > lim.MaxBytes {
-		return s.refuseFile(ctx, j, fmt.Sprintf("the file is %s, larger than the %s limit; split it into smaller files", humanBytes(size), humanBytes(lim.MaxBytes)))
+	if o.Size > lim.MaxBytes {
+		return s.refuseFile(ctx, j, fmt.Sprintf("the file is %s, larger than the %s limit; split it into smaller files", humanBytes(o.Size), humanBytes(lim.MaxBytes)))
 	}
-	body, err := s.blobs.Open(ctx, bucket, key, 0, -1)
+	body, err := s.blobs.Open(ctx, o.Bucket, o.Key, j.blobVersion(), 0, -1)
+	if errors.Is(err, ErrObjectChanged) {
+		return s.refuseFile(ctx, j, "the file was replaced or deleted while it was being checked; upload it again as a new import")
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", j.ID, err)
 	}
@@ -216,6 +288,31 @@ func (s *Service) IngestObject(ctx context.Context, bucket, key, etag string, si
 	return nil
 }
 
+// sameObject reports whether o is the object j adopted, or could be the
+// first j adopts. Without versioning an identical re-upload cannot be told
+// from its first upload by S3's event: same key, same ETag.
+func (j Job) sameObject(o CreatedObject) bool {
+	switch {
+	case j.VersionID != "" || o.VersionID != "":
+		return j.VersionID == "" && j.Status == JobPending || j.VersionID == o.VersionID
+	default:
+		return j.ETag == "" || j.ETag == o.ETag
+	}
+}
+
+func (j Job) blobVersion() BlobVersion { return BlobVersion{VersionID: j.VersionID, ETag: j.ETag} }
+
+// discardObject deletes an object version the pipeline does not import.
+func (s *Service) discardObject(ctx context.Context, j Job, o CreatedObject, why string) error {
+	s.log.InfoContext(ctx, "object not imported, deleted", "tenant", j.TenantID, "job", j.ID, "status", string(j.Status), "reason", why)
+	if o.VersionID == "" && j.VersionID == "" && !j.Status.Final() {
+		// Without versions the object is the job's own file, which it still
+		// reads.
+		return nil
+	}
+	return s.blobs.Delete(ctx, o.Bucket, o.Key, o.VersionID)
+}
+
 func keyPrefix(key string) string {
 	if i := strings.IndexByte(key, '/'); i > 0 {
 		return key[:i]
@@ -223,19 +320,20 @@ func keyPrefix(key string) string {
 	return ""
 }
 
-// jobForObject returns the job an object belongs to: the API-started job its
-// key names, or a job made for a direct drop from the object's metadata.
-func (s *Service) jobForObject(ctx context.Context, t Tenant, bucket, key, name, etag string) (Job, error) {
-	if id, ok := strings.CutSuffix(name, ".csv"); ok && ValidUserID(id) {
+// jobForObject returns the job an object belongs to: the API-started job
+// whose key it is (secret included; see ImportKey), or a job made for a
+// direct drop from the object's metadata.
+func (s *Service) jobForObject(ctx context.Context, t Tenant, o CreatedObject, name string) (Job, error) {
+	if id, ok := apiJobID(name); ok {
 		j, err := s.store.GetJob(ctx, t.ID, id)
-		if err == nil && j.Key == key {
+		if err == nil && j.Key == o.Key {
 			return j, nil
 		}
 		if err != nil && !IsCode(err, CodeNotFound) {
 			return Job{}, fmt.Errorf("ingest: %w", err)
 		}
 	}
-	id := jobIDFor(bucket, key, etag)
+	id := jobIDFor(o.Bucket, o.Key, o.ETag)
 	j, err := s.store.GetJob(ctx, t.ID, id)
 	if err == nil {
 		return j, nil
@@ -243,25 +341,28 @@ func (s *Service) jobForObject(ctx context.Context, t Tenant, bucket, key, name,
 	if !IsCode(err, CodeNotFound) {
 		return Job{}, fmt.Errorf("ingest: %w", err)
 	}
-	info, err := s.blobs.Head(ctx, bucket, key)
+	info, err := s.blobs.Head(ctx, o.Bucket, o.Key, o.VersionID)
 	if err != nil {
-		return Job{}, fmt.Errorf("head %s: %w", key, err)
+		return Job{}, fmt.Errorf("head %s: %w", o.Key, err)
 	}
 	in := StartImportInput{Kind: JobKind(info.Metadata[metaKind]), Mode: ImportMode(info.Metadata[metaMode]), SetName: info.Metadata[metaSetName]}
 	in.DryRun, _ = strconv.ParseBool(info.Metadata[metaDryRun])
-	j = Job{TenantID: t.ID, ID: id, Bucket: bucket, Key: key, ETag: etag, Status: JobPending, CreatedAt: s.now()}
+	// Whoever may write to the bucket may say so, as the metadata of the
+	// object itself: it is the drop's explicit request.
+	in.AllowStaffRoles, _ = strconv.ParseBool(info.Metadata[metaAllowStaffRoles])
+	j = Job{TenantID: t.ID, ID: id, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, VersionID: o.VersionID, Status: JobPending, CreatedAt: s.now()}
 	if starter := info.Metadata[metaStartedBy]; starter != "" {
 		if u, err := s.store.GetUserByUsername(ctx, t.ID, UsernameKey(starter)); err == nil && u.IsAdmin() {
 			j.StartedBy, j.StartedByUsername, j.NotifyEmail = u.ID, u.Username, u.Email
 		}
 	}
 	verr := in.validate()
-	j.Kind, j.Mode, j.DryRun, j.SetName = in.Kind, in.Mode, in.DryRun, in.SetName
+	j.Kind, j.Mode, j.DryRun, j.SetName, j.AllowStaffRoles = in.Kind, in.Mode, in.DryRun, in.SetName, in.AllowStaffRoles
 	if j.Kind == JobSet {
 		j.SetID = j.ID
 	}
 	if err := s.store.CreateJob(ctx, j); err != nil && !IsCode(err, CodeConflict) {
-		return Job{}, fmt.Errorf("create job for %s: %w", key, err)
+		return Job{}, fmt.Errorf("create job for %s: %w", o.Key, err)
 	}
 	if verr != nil {
 		// Metadata we cannot act on fails the job with the reason, rather
@@ -340,7 +441,7 @@ func (s *Service) finishJob(ctx context.Context, j Job, status JobStatus, reason
 	}
 	if j.Bucket == "" || s.blobs == nil {
 		// A reset job has no file.
-	} else if err := s.blobs.Delete(ctx, j.Bucket, j.Key); err != nil {
+	} else if err := s.blobs.Delete(ctx, j.Bucket, j.Key, j.VersionID); err != nil {
 		// The bucket's lifecycle rule removes it within days.
 		s.log.ErrorContext(ctx, "delete finished import file", "tenant", j.TenantID, "job", j.ID, "error", err.Error())
 	}
@@ -396,7 +497,7 @@ func jobNoticeParams(j Job) map[string]string {
 	}
 	// A file dropped into the bucket keeps its own name; one uploaded
 	// through the API is stored under the job's id, which names nothing.
-	if name := path.Base(j.Key); name != j.ID+".csv" && name != "." && name != "/" {
+	if name := path.Base(j.Key); !strings.HasPrefix(name, j.ID+"-") && name != "." && name != "/" {
 		v["fileName"] = name
 	}
 	if j.Kind == JobPasswordReset {

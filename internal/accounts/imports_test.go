@@ -53,6 +53,7 @@ type importEnv struct {
 	q      *queue
 	events chan events.S3EventRecord
 	blobs  *s3blobs.Blobs
+	s3     *s3.Client // the bucket as someone with write access to it sees it
 	admin  accounts.Caller
 }
 
@@ -60,12 +61,20 @@ type importEnv struct {
 // plays the S3 trigger and the queue's consumer.
 func newImportEnv(tb testing.TB, store accounts.Store) *importEnv {
 	tb.Helper()
+	return newImportEnvVersioned(tb, store, true)
+}
+
+// newImportEnvVersioned is newImportEnv with a bucket that keeps versions,
+// as the template's does, or one that does not.
+func newImportEnvVersioned(tb testing.TB, store accounts.Store, versioned bool) *importEnv {
+	tb.Helper()
 	f := newFixture(tb)
 	e := &importEnv{fixture: f, box: &outbox{}, q: &queue{}, events: make(chan events.S3EventRecord, 100)}
-	srv, err := s3emu.New(s3emu.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, OnObjectCreated: func(_ context.Context, r events.S3EventRecord) error {
-		e.events <- r
-		return nil
-	}})
+	srv, err := s3emu.New(s3emu.Options{Dir: tb.TempDir(), Buckets: []string{importBucket}, Configs: map[string]s3emu.BucketConfig{importBucket: {Versioned: versioned}},
+		OnObjectCreated: func(_ context.Context, r events.S3EventRecord) error {
+			e.events <- r
+			return nil
+		}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -75,7 +84,7 @@ func newImportEnv(tb testing.TB, store accounts.Store) *importEnv {
 		BaseEndpoint: aws.String(hs.URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
-	e.blobs = s3blobs.New(client)
+	e.blobs, e.s3 = s3blobs.New(client), client
 	if store == nil {
 		store = f.store
 	}
@@ -98,7 +107,9 @@ func (e *importEnv) upload(tb testing.TB, in accounts.StartImportInput, body str
 		tb.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodPut, started.UploadURL, strings.NewReader(body))
-	req.Header.Set("Content-Type", "text/csv")
+	for k, v := range started.UploadHeaders {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		tb.Fatalf("upload: %v %v", resp, err)
@@ -107,13 +118,18 @@ func (e *importEnv) upload(tb testing.TB, in accounts.StartImportInput, body str
 	return started.Job
 }
 
+// createdObject is what the S3 trigger's adapter makes of an event record.
+func createdObject(r events.S3EventRecord) accounts.CreatedObject {
+	return accounts.CreatedObject{Bucket: r.S3.Bucket.Name, Key: r.S3.Object.URLDecodedKey, VersionID: r.S3.Object.VersionID, ETag: r.S3.Object.ETag, Size: r.S3.Object.Size}
+}
+
 // ingest delivers the pending S3 events to the ingest step.
 func (e *importEnv) ingest(tb testing.TB) {
 	tb.Helper()
 	for {
 		select {
 		case r := <-e.events:
-			if err := e.svc.IngestObject(context.Background(), r.S3.Bucket.Name, r.S3.Object.URLDecodedKey, r.S3.Object.ETag, r.S3.Object.Size); err != nil {
+			if err := e.svc.IngestObject(context.Background(), createdObject(r)); err != nil {
 				tb.Fatalf("ingest: %v", err)
 			}
 		default:
@@ -204,7 +220,7 @@ func TestLibraryPassUploadBecomesUsers(t *testing.T) {
 	if mail.To != "staff@kpu.example" || mail.Tag != string(accounts.NoticeJobFinished) || !strings.Contains(mail.Text, "Created:          3") {
 		t.Errorf("notice: %+v", mail)
 	}
-	if _, err := e.blobs.Head(ctx, importBucket, j.Key); accounts.ErrorCode(err) != accounts.CodeNotFound {
+	if _, err := e.blobs.Head(ctx, importBucket, j.Key, ""); accounts.ErrorCode(err) != accounts.CodeNotFound {
 		t.Errorf("uploaded file still in the bucket: %v", err)
 	}
 }
@@ -239,7 +255,7 @@ func TestRedeliveredEventsAndChunksCountOnce(t *testing.T) {
 	j := e.upload(t, accounts.StartImportInput{}, file)
 	rec := <-e.events
 	for range 2 { // the S3 event arrives twice
-		if err := e.svc.IngestObject(context.Background(), rec.S3.Bucket.Name, rec.S3.Object.URLDecodedKey, rec.S3.Object.ETag, rec.S3.Object.Size); err != nil {
+		if err := e.svc.IngestObject(context.Background(), createdObject(rec)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -353,7 +369,7 @@ func TestUpsertAndMigratedHashes(t *testing.T) {
 	e := newImportEnv(t, nil)
 	ctx := context.Background()
 	old := e.fixture.user(t, e.admin, accounts.CreateUserInput{Username: "olduser", Email: "keep@kpu.example", Queues: []string{"q1"}})
-	bc, _ := bcrypt.GenerateFromPassword([]byte("legacy system secret"), bcrypt.MinCost)
+	bc, _ := bcrypt.GenerateFromPassword([]byte("legacy system secret"), 10)
 	file := "username,password,passwordHash,email,queues,status\n" +
 		"olduser,,," + ",q2;q3,\n" + // blanks leave fields alone; queues change
 		"migrated,," + string(bc) + ",m@kpu.example,,\n" +

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 )
@@ -69,6 +70,14 @@ type Job struct {
 	Bucket        string
 	Key           string
 	ETag          string
+	// VersionID is the object version the ingest scanned: every ranged
+	// read names it (and ETag as a precondition), so the rows imported are
+	// the rows checked, whatever is uploaded to Key later.
+	VersionID string
+	// AllowStaffRoles lets rows grant a role that opens the staff API;
+	// without it such a row is refused. Only the request that starts the
+	// job can say so.
+	AllowStaffRoles bool
 	// StartedBy is the staff member who started the job; the notice goes to
 	// NotifyEmail when there is one.
 	StartedBy         string
@@ -233,14 +242,39 @@ type BlobInfo struct {
 	Metadata map[string]string
 }
 
+// BlobVersion names one version of an object: by VersionID where the
+// bucket keeps versions, and by ETag (a precondition) in any case. Zero
+// means the current version, whatever it is.
+type BlobVersion struct {
+	VersionID string
+	ETag      string
+}
+
+// ErrObjectChanged is in the chain of a read of a BlobVersion that is no
+// longer there: the version was deleted, or the object replaced.
+var ErrObjectChanged = errors.New("the file is no longer the one that was checked")
+
+// PresignedUpload is a URL that uploads one object, and the headers the
+// upload must send as they were signed.
+type PresignedUpload struct {
+	URL     string
+	Headers map[string]string
+}
+
 // Blobs is the bucket staff drop files into.
 type Blobs interface {
-	// Open reads bytes [start, end) of an object; end < 0 reads to the end.
-	Open(ctx context.Context, bucket, key string, start, end int64) (io.ReadCloser, error)
-	Head(ctx context.Context, bucket, key string) (BlobInfo, error)
-	Delete(ctx context.Context, bucket, key string) error
-	// PresignPut returns a URL that uploads one object for ttl.
-	PresignPut(ctx context.Context, bucket, key string, ttl time.Duration) (string, error)
+	// Open reads bytes [start, end) of the version v of an object; end < 0
+	// reads to the end.
+	Open(ctx context.Context, bucket, key string, v BlobVersion, start, end int64) (io.ReadCloser, error)
+	// Head describes the version versionID of an object ("" the current).
+	Head(ctx context.Context, bucket, key, versionID string) (BlobInfo, error)
+	// Delete removes the version versionID of an object for good, or, with
+	// "", the current object; a missing one is fine.
+	Delete(ctx context.Context, bucket, key, versionID string) error
+	// PresignUpload returns a URL that uploads an object for ttl, only
+	// while the key holds none (If-None-Match: *), so one URL makes one
+	// object.
+	PresignUpload(ctx context.Context, bucket, key string, ttl time.Duration) (PresignedUpload, error)
 	// Put stores a small object, such as a report.
 	Put(ctx context.Context, bucket, key string, body io.Reader, contentType string) error
 	// PresignGet returns a URL that downloads an object for ttl.

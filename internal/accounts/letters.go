@@ -87,6 +87,17 @@ var (
 			{Name: "temporaryPassword", Description: "the generated temporary password", Required: true},
 		},
 		NoticePasswordChanged: {},
+		NoticePasswordRecovery: {
+			{Name: "accounts", Description: "each account at the address: its username, then its own single-use link, or that it is not active", Required: true},
+			{Name: "linkLifetime", Description: "how long the links work, e.g. 1 hour"},
+			{Name: "linkExpiresAt", Description: "when the links stop working, in UTC"},
+		},
+		NoticeUsernameReminder: {
+			{Name: "accounts", Description: "each account at the address: its username and the last digits of its barcode", Required: true},
+		},
+		NoticeLinkCreated:        linkPlaceholders,
+		NoticeLinkConfirmRequest: linkPlaceholders,
+		NoticeLinkRemoved:        linkPlaceholders,
 		NoticeJobFinished: {
 			{Name: "jobTitle", Description: `what the job was about, e.g. import of "patrons.csv" or set "Fall term"`},
 			{Name: "jobId", Description: "the job's id"},
@@ -113,7 +124,8 @@ func LetterPlaceholders(kind NoticeKind) []Placeholder {
 
 // secretPlaceholders never go in a subject: subjects show in inbox lists,
 // lock-screen notifications and mail logs.
-var secretPlaceholders = []string{"link", "temporaryPassword"}
+// {{accounts}} holds recovery links.
+var secretPlaceholders = []string{"link", "temporaryPassword", "accounts"}
 
 // ParseNoticeKind reads a kind as staff name it; any other name is not
 // found, with the kinds there are.
@@ -306,6 +318,9 @@ func (s *Service) letterValues(t Tenant, kind NoticeKind, data map[string]string
 	}
 	if kind == NoticeResetLink {
 		v["linkLifetime"] = LifetimeText(time.Duration(t.Settings.ResetLinkTTL))
+	}
+	if kind == NoticePasswordRecovery {
+		v["linkLifetime"] = LifetimeText(time.Duration(t.Settings.RecoveryLinkTTL))
 	}
 	for k, x := range data {
 		if x != "" {
@@ -524,6 +539,13 @@ func (s *Service) sampleValues(t Tenant, kind NoticeKind) map[string]string {
 		v["linkExpiresAt"] = LetterTime(s.now().Add(time.Duration(t.Settings.ResetLinkTTL)))
 	case NoticeTemporaryPassword:
 		v["temporaryPassword"] = "SAMPLE-not-a-real-password"
+	case NoticePasswordRecovery, NoticeUsernameReminder:
+		for k, x := range s.sampleRecoveryValues(t, kind) {
+			v[k] = x
+		}
+	case NoticeLinkCreated, NoticeLinkConfirmRequest, NoticeLinkRemoved:
+		v["otherAccount"] = "sample.child"
+		v["summary"] = "sample.child connected to your account with your one-way share phrase. You can manage sample.child's checkouts and holds; sample.child cannot see your account."
 	case NoticeJobFinished:
 		v["username"] = "sample.staff"
 		for k, x := range map[string]string{

@@ -100,8 +100,11 @@ func TestDefaultLettersSayWhatTheReaderNeeds(t *testing.T) {
 		"username": "sadie.p", "link": "https://accounts.example.org/reset#token=T0KEN", "linkExpiresAt": "2026-03-02 09:00 UTC",
 		"temporaryPassword": "Plum-Orbit-Seventy", "jobId": "job42", "jobKind": "set", "fileName": "fall-ids.csv", "setName": "Fall term",
 		"status": "completed", "rows": "10", "created": "9", "failed": "1", "updated": "0", "skipped": "0",
+		"accounts": "Username: sadie.p\nACCOUNT-BLOCK", "otherAccount": "kid.p", "summary": "LINK-SUMMARY",
 	}
-	patron := map[accounts.NoticeKind]bool{accounts.NoticeResetLink: true, accounts.NoticeTemporaryPassword: true, accounts.NoticePasswordChanged: true}
+	patron := map[accounts.NoticeKind]bool{accounts.NoticeResetLink: true, accounts.NoticeTemporaryPassword: true, accounts.NoticePasswordChanged: true,
+		accounts.NoticePasswordRecovery: true, accounts.NoticeUsernameReminder: true,
+		accounts.NoticeLinkCreated: true, accounts.NoticeLinkConfirmRequest: true, accounts.NoticeLinkRemoved: true}
 	staffAction := map[accounts.NoticeKind]bool{accounts.NoticeResetLink: true, accounts.NoticeTemporaryPassword: true}
 	tests := []struct {
 		kind  accounts.NoticeKind
@@ -111,6 +114,14 @@ func TestDefaultLettersSayWhatTheReaderNeeds(t *testing.T) {
 		{accounts.NoticeTemporaryPassword, []string{"Plum-Orbit-Seventy"}},
 		{accounts.NoticePasswordChanged, nil},
 		{accounts.NoticeJobFinished, []string{`"fall-ids.csv"`, `"Fall term"`, "job42", "completed"}},
+		// A recovery letter gives the links' lifetime (the tenant's, 1
+		// hour by default) and says what to do if the reader did not ask.
+		{accounts.NoticePasswordRecovery, []string{"ACCOUNT-BLOCK", "1 hour", "did not ask"}},
+		{accounts.NoticeUsernameReminder, []string{"ACCOUNT-BLOCK", "Forgot password", "did not ask"}},
+		// Link letters name the other account and say what each can do.
+		{accounts.NoticeLinkCreated, []string{"kid.p", "LINK-SUMMARY"}},
+		{accounts.NoticeLinkConfirmRequest, []string{"kid.p", "LINK-SUMMARY", "confirm"}},
+		{accounts.NoticeLinkRemoved, []string{"kid.p", "LINK-SUMMARY"}},
 	}
 	if len(tests) != len(accounts.NoticeKinds()) {
 		t.Fatalf("%d kinds tested, %d exist", len(tests), len(accounts.NoticeKinds()))

@@ -365,7 +365,11 @@ type SettingsPatch struct {
 	StaffPasswordsMustChange    *bool
 	ImportedPasswordsMustChange *bool
 	ResetLinkTTL                *Duration
+	RecoveryLinkTTL             *Duration
 	SenderName                  *string
+	LinkingDisabled             *bool
+	RenewalLimit                *int
+	RenewalWindowDays           *int
 }
 
 // Settings returns the caller's tenant.
@@ -412,6 +416,22 @@ func (s *Service) UpdateSettings(ctx context.Context, c Caller, version int64, p
 	if patch.ResetLinkTTL != nil && *patch.ResetLinkTTL != next.ResetLinkTTL {
 		next.ResetLinkTTL = *patch.ResetLinkTTL
 		fields = append(fields, "resetLinkTtl")
+	}
+	if patch.RecoveryLinkTTL != nil && *patch.RecoveryLinkTTL != next.RecoveryLinkTTL {
+		next.RecoveryLinkTTL = *patch.RecoveryLinkTTL
+		fields = append(fields, "recoveryLinkTtl")
+	}
+	if patch.LinkingDisabled != nil && *patch.LinkingDisabled != next.LinkingDisabled {
+		next.LinkingDisabled = *patch.LinkingDisabled
+		fields = append(fields, "linkingDisabled")
+	}
+	if patch.RenewalLimit != nil && *patch.RenewalLimit != next.RenewalLimit {
+		next.RenewalLimit = *patch.RenewalLimit
+		fields = append(fields, "renewalLimit")
+	}
+	if patch.RenewalWindowDays != nil && *patch.RenewalWindowDays != next.RenewalWindowDays {
+		next.RenewalWindowDays = *patch.RenewalWindowDays
+		fields = append(fields, "renewalWindowDays")
 	}
 	if patch.SenderName != nil && strings.TrimSpace(*patch.SenderName) != next.SenderName {
 		next.SenderName = strings.TrimSpace(*patch.SenderName)

@@ -31,11 +31,27 @@ const (
 	// NoticeJobFinished tells the staff member who started an import or a
 	// set job how it ended.
 	NoticeJobFinished NoticeKind = "job-finished"
+	// NoticePasswordRecovery answers a patron's own "forgot password": one
+	// message to an address, listing each account there with its own
+	// single-use link (made at send time), or "not active" for one that
+	// is deactivated.
+	NoticePasswordRecovery NoticeKind = "password-recovery"
+	// NoticeUsernameReminder answers "forgot username": the usernames at
+	// an address, each with the last digits of its barcode.
+	NoticeUsernameReminder NoticeKind = "username-reminder"
+	// NoticeLinkCreated tells both accounts of a new (or newly confirmed)
+	// link what each can now do.
+	NoticeLinkCreated NoticeKind = "link-created"
+	// NoticeLinkConfirmRequest asks the owner of a two-way phrase to
+	// confirm that its connector may manage the owner's account.
+	NoticeLinkConfirmRequest NoticeKind = "link-confirm-request"
+	// NoticeLinkRemoved tells both accounts that their link is gone.
+	NoticeLinkRemoved NoticeKind = "link-removed"
 )
 
 // NoticeKinds lists every kind, in the order staff see them.
 func NoticeKinds() []NoticeKind {
-	return []NoticeKind{NoticeResetLink, NoticeTemporaryPassword, NoticePasswordChanged, NoticeJobFinished}
+	return []NoticeKind{NoticeResetLink, NoticeTemporaryPassword, NoticePasswordChanged, NoticeJobFinished, NoticePasswordRecovery, NoticeUsernameReminder, NoticeLinkCreated, NoticeLinkConfirmRequest, NoticeLinkRemoved}
 }
 
 // NoticeStatus is where a notice is in its life:
@@ -83,7 +99,10 @@ type Notice struct {
 	To string
 	// Params are the non-secret placeholder values known when the notice
 	// was raised (job id, file name, counts, ...).
-	Params            map[string]string
+	Params map[string]string
+	// Also are the other accounts a recovery notice is about (the family
+	// sharing the recipient's address), by id; the sender reads them.
+	Also              []string
 	JobID             string
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
@@ -138,10 +157,13 @@ type NoticeStore interface {
 	ListNotices(ctx context.Context, tenantID, userID string, limit int, cursor string) (NoticePage, error)
 	// PutClaimedResetToken stores rt and removes every older link of the
 	// user, if claim is still the stored claim (status sending, same
-	// attempts): a delivery that lost its claim makes no credential.
+	// attempts): a delivery that lost its claim makes no credential. It
+	// moves the user's credential epoch to rt.Epoch in the same
+	// transaction, if the user is still at rt.Epoch-1 (else a conflict on
+	// "version": the account changed since it was read).
 	PutClaimedResetToken(ctx context.Context, claim Notice, rt ResetToken) error
-	// SetClaimedPassword is SetPassword (without audit) under the same
-	// condition on claim.
+	// SetClaimedPassword is SetPassword (without audit, with its epoch
+	// bump) under the same condition on claim.
 	SetClaimedPassword(ctx context.Context, claim Notice, version int64, hash string, mustChange bool, at time.Time) error
 	// SetUserEmailStatus records st on the user if the user's address is
 	// still address; a user who changed it meanwhile is left alone.
@@ -358,7 +380,7 @@ func (s *Service) makeSecret(ctx context.Context, t Tenant, u User, claim Notice
 			return Internal(err)
 		}
 		ttl := time.Duration(t.Settings.ResetLinkTTL)
-		rt := ResetToken{TenantID: u.TenantID, UserID: u.ID, ID: SessionIDOf(token), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		rt := ResetToken{TenantID: u.TenantID, UserID: u.ID, ID: SessionIDOf(token), CreatedAt: now, ExpiresAt: now.Add(ttl), Epoch: u.CredentialEpoch + 1}
 		if err := s.store.PutClaimedResetToken(ctx, claim, rt); err != nil {
 			return claimErr(err)
 		}
@@ -380,6 +402,9 @@ func (s *Service) makeSecret(ctx context.Context, t Tenant, u User, claim Notice
 		}
 		s.endSessions(ctx, u)
 		data["temporaryPassword"] = password
+	case NoticePasswordRecovery, NoticeUsernameReminder:
+		// One link per listed account, each under this claim (recovery.go).
+		return s.recoveryLetter(ctx, t, u, claim, data)
 	}
 	return nil
 }

@@ -14,6 +14,10 @@ type ResetToken struct {
 	ID        string // hex SHA-256 of the token
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Epoch is the user's credential epoch the link was issued at (one
+	// above the epoch before it: issuing a link ends the older ones). Any
+	// later credential event moves the user's epoch on and ends the link.
+	Epoch int64
 }
 
 // ResetPasswordInput is one of the three ways staff reset a password:
@@ -152,8 +156,11 @@ func errBadResetLink() error {
 }
 
 // CompletePasswordReset sets the password a user chose through an e-mailed
-// link. The link works once; a password the policy refuses leaves it usable.
-// It ends every session and every other link of the user.
+// link. The link works once, and only while nothing has changed the user's
+// credentials since it was sent (CredentialsEnded); a password the policy
+// refuses leaves it usable. It clears a sign-in lock (a lock never stands
+// in the way of a valid link), ends every session and every other link,
+// and tells the user by mail; it does not sign them in.
 func (s *Service) CompletePasswordReset(ctx context.Context, token, password string) error {
 	tok, err := ParseToken(token)
 	if err != nil {
@@ -178,6 +185,11 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, password str
 	if err != nil {
 		return fmt.Errorf("reset link: %w", err)
 	}
+	if u.Status != StatusActive || u.CredentialEpoch != rt.Epoch {
+		// Checked again in the write; refusing here spares the caller a
+		// policy check on a link that cannot work.
+		return errBadResetLink()
+	}
 	t, err := s.store.GetTenant(ctx, rt.TenantID)
 	if err != nil {
 		return fmt.Errorf("reset link: %w", err)
@@ -193,19 +205,31 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, password str
 	if err != nil {
 		return Internal(fmt.Errorf("hash: %w", err))
 	}
-	if err := s.store.ConsumeResetToken(ctx, rt.TenantID, rt.UserID, rt.ID); err != nil {
+	if err := s.store.CompleteReset(ctx, rt, hash, now); err != nil {
 		if IsCode(err, CodeNotFound) {
 			return errBadResetLink()
 		}
-		return fmt.Errorf("consume reset link: %w", err)
-	}
-	if err := s.store.SetPassword(ctx, u.TenantID, u.ID, u.Version, hash, false, now, nil); err != nil {
-		return s.storeErr("reset password of", u.ID, err)
+		return s.storeErr("reset password by link of", u.ID, err)
 	}
 	if err := s.store.DeleteUserResetTokens(ctx, u.TenantID, u.ID); err != nil {
+		// Tidy-up only: the epoch moved on, so they no longer work.
 		s.log.ErrorContext(ctx, "delete other reset links", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
 	}
 	s.endSessions(ctx, u)
-	s.log.InfoContext(ctx, "password reset by link", "tenant", u.TenantID, "user_id", u.ID)
+	s.log.InfoContext(ctx, "password reset by link", "tenant", u.TenantID, "user_id", u.ID, "was_locked", u.LockedAt(now))
+	s.tellPasswordChanged(ctx, u)
 	return nil
+}
+
+// tellPasswordChanged queues the "your password was changed" notice; the
+// change stands without it (no mail configured, or a failed write), and
+// that is logged.
+func (s *Service) tellPasswordChanged(ctx context.Context, u User) {
+	if s.notices == nil {
+		s.log.WarnContext(ctx, "password-changed notice not sent: e-mail is not configured", "tenant", u.TenantID, "user_id", u.ID)
+		return
+	}
+	if _, err := s.notify(ctx, NoticeRequest{TenantID: u.TenantID, UserID: u.ID, Kind: NoticePasswordChanged}, nil); err != nil {
+		s.log.ErrorContext(ctx, "password-changed notice not queued", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -127,6 +128,14 @@ type ResetStore interface {
 	// "resetJob": that is what keeps a redelivered batch from resetting
 	// anyone twice.
 	ApplyUserReset(ctx context.Context, u User, jobID, hash string, mustChange bool, at time.Time, n *Notice) error
+	// GetUsers reads the users of ids that exist, strongly consistent, in
+	// as few round trips as the store allows.
+	GetUsers(ctx context.Context, tenantID string, ids []string) (map[string]User, error)
+	// ApplyUserStamps is ApplyUserReset without a hash for up to
+	// MaxStampsPerWrite users at once, all or none: one conflict (a user
+	// changed meanwhile or stamped already) cancels every stamp, and the
+	// caller decides user by user.
+	ApplyUserStamps(ctx context.Context, jobID string, at time.Time, stamps []UserStamp) error
 	// CompleteJobTask records r and adds its counts to the job once; it
 	// returns the job after the update and whether this call recorded it.
 	CompleteJobTask(ctx context.Context, tenantID, jobID string, r JobTaskResult) (Job, bool, error)
@@ -136,6 +145,17 @@ type ResetStore interface {
 	// JobNoticeCounts sums the job's notice counters by final status.
 	JobNoticeCounts(ctx context.Context, tenantID, jobID string) (map[NoticeStatus]int, error)
 }
+
+// UserStamp is one user's share of ApplyUserStamps: the user as read, and
+// the notice to store with the stamp.
+type UserStamp struct {
+	User   User
+	Notice *Notice
+}
+
+// MaxStampsPerWrite is how many users one ApplyUserStamps takes: a user
+// and a notice each, within a transaction's 100 items.
+const MaxStampsPerWrite = 50
 
 // StartPasswordReset validates a bulk reset, records its job and queues its
 // first tasks. Everything that can be refused is refused here, before any
@@ -423,6 +443,10 @@ func (s *Service) maybeFinishReset(ctx context.Context, j Job) error {
 	switch {
 	case j.Status == JobCancelled:
 		status = JobCancelled
+	case j.Failed > 0 && j.Changed == 0:
+		// Nothing was done: as the sweep and an import's dead chunks
+		// say of such a job, it failed.
+		status = JobFailed
 	case j.Failed > 0:
 		status = JobCompletedWithErrors
 	}
@@ -468,8 +492,12 @@ func (s *Service) scanShard(ctx context.Context, j Job, t JobTask) (JobTaskResul
 	return JobTaskResult{Key: fmt.Sprintf("S%02d-%06d", t.Shard, t.Page), TasksAdded: len(tasks), ShardDone: next == ""}, nil
 }
 
-// applyBatch applies the job to each user of a batch, several at once: a
-// batch is mostly reads and conditional writes.
+// applyBatch applies the job to the users of a batch. The round trips are
+// per batch, not per user: one read of every user, one transaction per
+// MaxStampsPerWrite users whose reset writes no password (link and
+// temporary modes), and a user at a time only for those that do (the
+// default password, invalidateCurrent: their sessions end too) or when a
+// shared write met a conflict.
 func (s *Service) applyBatch(ctx context.Context, j Job, t JobTask) (JobTaskResult, error) {
 	tenant, err := s.store.GetTenant(ctx, j.TenantID)
 	if err != nil {
@@ -481,14 +509,79 @@ func (s *Service) applyBatch(ctx context.Context, j Job, t JobTask) (JobTaskResu
 			return JobTaskResult{}, fmt.Errorf("batch %s of %s: %w", t.Batch, j.ID, err)
 		}
 	}
+	found, err := s.store.GetUsers(ctx, j.TenantID, t.Users)
+	if err != nil {
+		return JobTaskResult{}, fmt.Errorf("batch %s of %s: %w", t.Batch, j.ID, err)
+	}
 	outcomes := make([]RowOutcome, len(t.Users))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	var (
+		stamps []UserStamp
+		at     []int // stamps[k] is the user of outcomes[at[k]]
+		alone  []int // users reset one at a time
+	)
+	now := s.now()
 	for i, id := range t.Users {
+		u, ok := found[id]
+		row, w, err := s.planReset(ctx, tenant, j, id, u, ok, except, now)
+		if err != nil {
+			return JobTaskResult{}, fmt.Errorf("batch %s of %s: user %s: %w", t.Batch, j.ID, id, err)
+		}
+		outcomes[i] = row
+		switch {
+		case w == nil:
+		case w.hash == "":
+			stamps, at = append(stamps, UserStamp{User: u, Notice: w.notice}), append(at, i)
+		default:
+			alone = append(alone, i)
+		}
+	}
+	// The shared writes first: a cancelled one sends its users to be
+	// reset one at a time with the others.
+	var mu sync.Mutex
+	var requeue []int
+	g, gctx := errgroup.WithContext(ctx)
+	for k := 0; k < len(stamps); k += MaxStampsPerWrite {
+		part, idx := stamps[k:min(k+MaxStampsPerWrite, len(stamps))], at[k:min(k+MaxStampsPerWrite, len(stamps))]
 		g.Go(func() error {
-			o, err := s.resetOne(gctx, tenant, j, id, except, 0)
+			err := s.store.ApplyUserStamps(gctx, j.ID, now, part)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case IsCode(err, CodeConflict) || IsCode(err, CodeUnavailable):
+				// Nothing of it was written: each user on its own, on
+				// what is stored now.
+				s.log.InfoContext(gctx, "shared reset write cancelled; its users are reset one by one", "tenant", j.TenantID, "job", j.ID, "users", len(part), "error", err.Error())
+				alone = append(alone, idx...)
+			case err != nil:
+				return fmt.Errorf("batch %s of %s: %w", t.Batch, j.ID, err)
+			default:
+				for n, i := range idx {
+					outcomes[i].Outcome = OutcomeChanged
+					if nt := part[n].Notice; nt != nil {
+						outcomes[i].NoticeID = nt.ID
+						requeue = append(requeue, i)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return JobTaskResult{}, err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, i := range requeue {
+		g.Go(func() error {
+			s.requeueNotice(gctx, found[t.Users[i]], outcomes[i].NoticeID)
+			return nil
+		})
+	}
+	for _, i := range alone {
+		g.Go(func() error {
+			o, err := s.resetOne(gctx, tenant, j, t.Users[i], except, 0)
 			if err != nil {
-				return fmt.Errorf("batch %s of %s: user %s: %w", t.Batch, j.ID, id, err)
+				return fmt.Errorf("batch %s of %s: user %s: %w", t.Batch, j.ID, t.Users[i], err)
 			}
 			outcomes[i] = o
 			return nil
@@ -521,31 +614,35 @@ func (s *Service) applyBatch(ctx context.Context, j Job, t JobTask) (JobTaskResu
 	return r, nil
 }
 
-// resetOne applies the job to one user. An empty outcome means the user is
-// outside the scope and gets no row.
-func (s *Service) resetOne(ctx context.Context, t Tenant, j Job, id string, except []string, depth int) (RowOutcome, error) {
-	u, err := s.store.GetUser(ctx, j.TenantID, id)
-	if IsCode(err, CodeNotFound) {
+// pendingReset is what planReset leaves to write for a user.
+type pendingReset struct {
+	hash   string
+	notice *Notice
+}
+
+// planReset decides what the job does to u (read as found; found false
+// when id names no user). The row is final unless a write is returned, which
+// the caller makes and then marks the row changed. An empty outcome means
+// the user is outside the scope and gets no row.
+func (s *Service) planReset(ctx context.Context, t Tenant, j Job, id string, u User, found bool, except []string, now time.Time) (RowOutcome, *pendingReset, error) {
+	if !found {
 		if j.Scope == ScopeSelected {
-			return RowOutcome{Subject: id, UserID: id, Outcome: OutcomeNotFound, Reason: "no user with this id"}, nil
+			return RowOutcome{Subject: id, UserID: id, Outcome: OutcomeNotFound, Reason: "no user with this id"}, nil, nil
 		}
-		return RowOutcome{}, nil // deleted since the scan read it
-	}
-	if err != nil {
-		return RowOutcome{}, err
+		return RowOutcome{}, nil, nil // deleted since the scan read it
 	}
 	row := RowOutcome{Subject: u.Username, UserID: u.ID}
 	switch {
 	case j.Scope == ScopeAllExcept && slices.Contains(except, u.ID):
-		return RowOutcome{}, nil
+		return RowOutcome{}, nil, nil
 	case j.Scope == ScopeNoRole && len(u.Roles) > 0:
-		return RowOutcome{}, nil
+		return RowOutcome{}, nil, nil
 	case u.ID == j.StartedBy:
 		row.Outcome, row.Reason = OutcomeSkipped, "you started this job"
-		return row, nil
+		return row, nil, nil
 	case u.Status != StatusActive:
 		row.Outcome, row.Reason = OutcomeSkipped, "deactivated"
-		return row, nil
+		return row, nil, nil
 	case u.ResetJob == j.ID:
 		// An earlier delivery of this batch reset the user: say what it
 		// did, and queue its notice again in case that delivery died
@@ -557,7 +654,7 @@ func (s *Service) resetOne(ctx context.Context, t Tenant, j Job, id string, exce
 			// That delivery may have died before ending the sessions.
 			s.endSessions(ctx, u)
 		}
-		return row, nil
+		return row, nil, nil
 	}
 	mailed := j.ResetMode != ResetDefault
 	if mailed && (u.Email == "" || u.EmailStatus != "") {
@@ -568,36 +665,49 @@ func (s *Service) resetOne(ctx context.Context, t Tenant, j Job, id string, exce
 		if j.DryRun {
 			row.Outcome = OutcomeWouldNoMail
 		}
-		return row, nil
+		return row, nil, nil
 	}
 	if j.DryRun {
 		row.Outcome = OutcomeWouldChange
-		return row, nil
+		return row, nil, nil
 	}
-	now := s.now()
-	var (
-		hash   string
-		notice *Notice
-	)
+	var w pendingReset
 	switch j.ResetMode {
 	case ResetDefault:
-		hash = j.DefaultHash
+		w.hash = j.DefaultHash
 	case ResetLink, ResetTemporary:
 		kind := NoticeTemporaryPassword
 		if j.ResetMode == ResetLink {
 			kind = NoticeResetLink
 			if j.InvalidateCurrent {
-				hash = unusableHash(j.DefaultHash)
+				w.hash = unusableHash(j.DefaultHash)
 			}
 		}
 		nid, err := s.newNoticeID(now)
 		if err != nil {
-			return RowOutcome{}, Internal(err)
+			return RowOutcome{}, nil, Internal(err)
 		}
-		notice = &Notice{TenantID: u.TenantID, UserID: u.ID, ID: nid, Kind: kind, Status: NoticeQueued, JobID: j.ID, CreatedAt: now, UpdatedAt: now}
+		w.notice = &Notice{TenantID: u.TenantID, UserID: u.ID, ID: nid, Kind: kind, Status: NoticeQueued, JobID: j.ID, CreatedAt: now, UpdatedAt: now}
+	}
+	return row, &w, nil
+}
+
+// resetOne applies the job to one user, read afresh: the path of a user
+// whose reset writes a password, and of one whose shared write met a
+// conflict.
+func (s *Service) resetOne(ctx context.Context, t Tenant, j Job, id string, except []string, depth int) (RowOutcome, error) {
+	u, err := s.store.GetUser(ctx, j.TenantID, id)
+	found := err == nil
+	if err != nil && !IsCode(err, CodeNotFound) {
+		return RowOutcome{}, err
+	}
+	now := s.now()
+	row, w, err := s.planReset(ctx, t, j, id, u, found, except, now)
+	if err != nil || w == nil {
+		return row, err
 	}
 	mustChange := t.Settings.StaffPasswordsMustChange
-	if err := s.store.ApplyUserReset(ctx, u, j.ID, hash, mustChange, now, notice); err != nil {
+	if err := s.store.ApplyUserReset(ctx, u, j.ID, w.hash, mustChange, now, w.notice); err != nil {
 		if IsCode(err, CodeConflict) && depth < 5 {
 			// Changed meanwhile, or stamped by a concurrent delivery:
 			// read it again and decide on what is stored.
@@ -606,11 +716,11 @@ func (s *Service) resetOne(ctx context.Context, t Tenant, j Job, id string, exce
 		return RowOutcome{}, err
 	}
 	row.Outcome = OutcomeChanged
-	if notice != nil {
-		row.NoticeID = notice.ID
-		s.requeueNotice(ctx, u, notice.ID)
+	if w.notice != nil {
+		row.NoticeID = w.notice.ID
+		s.requeueNotice(ctx, u, w.notice.ID)
 	}
-	if hash != "" {
+	if w.hash != "" {
 		s.endSessions(ctx, u)
 		if err := s.store.DeleteUserResetTokens(ctx, u.TenantID, u.ID); err != nil {
 			s.log.ErrorContext(ctx, "end reset links", "tenant", u.TenantID, "user_id", u.ID, "error", err.Error())

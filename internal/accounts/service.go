@@ -55,6 +55,14 @@ type Config struct {
 	// it (tests, the CLI) a fixed key is used; deployments set a secret one
 	// so that nobody can precompute which counter belongs to which name.
 	LookupKey []byte
+	// LockoutBase is the first sign-in lock (default DefaultLockoutBase);
+	// LockoutQuiet the quiet period after which failures stop counting
+	// (default DefaultLockoutQuiet). See lockout.go.
+	LockoutBase  time.Duration
+	LockoutQuiet time.Duration
+	// RecoveryLimits throttle forgot-password and forgot-username
+	// requests (recovery.go; zero fields take the defaults).
+	RecoveryLimits RecoveryLimits
 }
 
 func (c Config) withDefaults() Config {
@@ -88,6 +96,12 @@ func (c Config) withDefaults() Config {
 	if c.NoticeWorkerConcurrency <= 0 {
 		c.NoticeWorkerConcurrency = 2
 	}
+	if c.LockoutBase <= 0 {
+		c.LockoutBase = DefaultLockoutBase
+	}
+	if c.LockoutQuiet <= 0 {
+		c.LockoutQuiet = DefaultLockoutQuiet
+	}
 	return c
 }
 
@@ -110,7 +124,13 @@ type Deps struct {
 	// requests, link attempts). nil allows everything: only tests of
 	// other things leave it out; every function gets the store's.
 	Throttle Throttle
-	Clock    func() time.Time
+	// Recovery carries self-service recovery requests to their worker;
+	// nil where a function takes none.
+	Recovery RecoveryQueue
+	// Circulation is the ILS's checkouts and holds; nil where a function
+	// serves none.
+	Circulation Circulation
+	Clock       func() time.Time
 	// Wait returns after d has passed on Clock (or when ctx ends): the
 	// clock's timer, so that a test's fake clock paces sends without
 	// sleeping. nil is the real timer.
@@ -130,12 +150,16 @@ type Service struct {
 	queue   ChunkQueue
 	jobs    JobQueue
 	limits  Throttle
-	now     func() time.Time
-	wait    func(context.Context, time.Duration) error
-	pacer   *pacer
-	rand    io.Reader
-	log     *slog.Logger
-	cfg     Config
+	// recovery is Deps.Recovery.
+	recovery RecoveryQueue
+	// circulation is Deps.Circulation.
+	circulation Circulation
+	now         func() time.Time
+	wait        func(context.Context, time.Duration) error
+	pacer       *pacer
+	rand        io.Reader
+	log         *slog.Logger
+	cfg         Config
 }
 
 // NewService builds the service.
@@ -154,7 +178,7 @@ func NewService(d Deps, cfg Config) *Service {
 	}
 	cfg = cfg.withDefaults()
 	return &Service{
-		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue, jobs: d.Jobs, limits: d.Throttle,
+		store: d.Store, hasher: d.Hasher, mailer: d.Mailer, notices: d.Notices, blobs: d.Blobs, queue: d.Queue, jobs: d.Jobs, limits: d.Throttle, circulation: d.Circulation, recovery: d.Recovery,
 		now: func() time.Time { return d.Clock().UTC() }, wait: d.Wait, rand: d.Random, log: d.Logger, cfg: cfg,
 		pacer: &pacer{interval: time.Duration(float64(time.Second) * float64(cfg.NoticeWorkerConcurrency) / cfg.NoticeSendRate)},
 	}

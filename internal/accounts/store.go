@@ -51,15 +51,14 @@ type UserStore interface {
 	// DeleteUser removes the user at u.Version, its guards, and everything
 	// in its partition (sessions, reset tokens).
 	DeleteUser(ctx context.Context, u User, audit *AuditEvent) error
-	// RecordLoginFailure counts one failed login and returns the new count.
-	RecordLoginFailure(ctx context.Context, tenantID, userID string) (int, error)
-	SetLockout(ctx context.Context, tenantID, userID string, until time.Time) error
+	// Sign-in failures are counted through LoginCounterStore (lockout.go).
+	LoginCounterStore
 	// RecordLoginSuccess clears the failure count and lockout and stamps the
 	// login time; a non-empty upgradedHash replaces oldHash only if the
 	// stored hash is still oldHash.
 	RecordLoginSuccess(ctx context.Context, tenantID, userID string, at time.Time, oldHash, upgradedHash string) error
 	// SetPassword replaces the hash if the user is still at version; it bumps
-	// the version and clears any lockout.
+	// the version and the credential epoch and clears any lockout.
 	SetPassword(ctx context.Context, tenantID, userID string, version int64, hash string, mustChange bool, at time.Time, audit *AuditEvent) error
 }
 
@@ -78,9 +77,12 @@ type SessionStore interface {
 type ResetTokenStore interface {
 	PutResetToken(ctx context.Context, t ResetToken, audit *AuditEvent) error
 	GetResetToken(ctx context.Context, tenantID, userID, id string) (ResetToken, error)
-	// ConsumeResetToken deletes the token if it still exists; a token
-	// already used is not found. This is what makes a link single-use.
-	ConsumeResetToken(ctx context.Context, tenantID, userID, id string) error
+	// CompleteReset uses a link, in one transaction: it deletes the token
+	// (which must still exist: a link works once) and sets hash on the
+	// user if the user is active and still at the token's credential
+	// epoch, clearing must-change, failures and lock and moving the epoch
+	// on. Either condition failing is not found.
+	CompleteReset(ctx context.Context, rt ResetToken, hash string, at time.Time) error
 	DeleteUserResetTokens(ctx context.Context, tenantID, userID string) error
 }
 
@@ -102,6 +104,8 @@ type Store interface {
 	NoticeStore
 	ResetStore
 	JobSweepStore
+	RecoveryStore
+	LinkStore
 }
 
 // UserQuery selects users for the staff listing. Email, Barcode and

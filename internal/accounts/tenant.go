@@ -36,15 +36,30 @@ type Settings struct {
 	ImportedPasswordsMustChange bool `json:"importedPasswordsMustChange"`
 	// ResetLinkTTL is how long an e-mailed reset link works.
 	ResetLinkTTL Duration `json:"resetLinkTtl"`
+	// RecoveryLinkTTL is how long a link a patron asked for themselves
+	// (forgot password) works: shorter than staff's, since nobody vouched
+	// for the request, and at most a day.
+	RecoveryLinkTTL Duration `json:"recoveryLinkTtl"`
 	// SenderName is the name notices come from; empty means the library's
 	// name.
 	SenderName string `json:"senderName"`
+	// LinkingDisabled turns linked accounts off: no phrase can be made or
+	// used, and existing links do nothing until it is turned on again.
+	LinkingDisabled bool `json:"linkingDisabled"`
+	// RenewalLimit is how often a loan may be renewed when the ILS does
+	// not say; RenewalWindowDays how many days before its due date a loan
+	// may first be renewed.
+	RenewalLimit      int `json:"renewalLimit"`
+	RenewalWindowDays int `json:"renewalWindowDays"`
 }
 
 const (
 	minResetLinkTTL = 15 * time.Minute
 	maxResetLinkTTL = 7 * 24 * time.Hour
-	maxSenderName   = 80
+	// maxRecoveryLinkTTL bounds self-service links: a link in a mailbox
+	// for longer is one more way in for whoever reads the mailbox later.
+	maxRecoveryLinkTTL = 24 * time.Hour
+	maxSenderName      = 80
 )
 
 // DefaultSettings are what a new tenant starts with.
@@ -54,6 +69,9 @@ func DefaultSettings() Settings {
 		StaffPasswordsMustChange:    true,
 		ImportedPasswordsMustChange: true,
 		ResetLinkTTL:                Duration(24 * time.Hour),
+		RenewalLimit:                2,
+		RenewalWindowDays:           3,
+		RecoveryLinkTTL:             Duration(time.Hour),
 	}
 }
 
@@ -67,6 +85,15 @@ func (s Settings) Validate() error {
 	}
 	if d := time.Duration(s.ResetLinkTTL); d < minResetLinkTTL || d > maxResetLinkTTL {
 		return FieldError("resetLinkTtl", "reset link lifetime must be between 15m and 168h")
+	}
+	if d := time.Duration(s.RecoveryLinkTTL); d < minResetLinkTTL || d > maxRecoveryLinkTTL {
+		return FieldError("recoveryLinkTtl", "recovery link lifetime must be between 15m and 24h")
+	}
+	if s.RenewalLimit < 0 || s.RenewalLimit > 50 {
+		return FieldError("renewalLimit", "renewal limit must be between 0 and 50")
+	}
+	if s.RenewalWindowDays < 0 || s.RenewalWindowDays > 365 {
+		return FieldError("renewalWindowDays", "renewal window must be between 0 and 365 days")
 	}
 	if len([]rune(s.SenderName)) > maxSenderName || strings.ContainsAny(s.SenderName, "\r\n<>\"") {
 		return FieldError("senderName", "sender name must be at most %d characters, without line breaks, quotes or angle brackets", maxSenderName)

@@ -9,9 +9,11 @@ import (
 // lookupHash, so a name or an address never reaches the store; each key and
 // window is its own item, so no counter becomes a hot partition.
 type Throttle interface {
-	// Allow counts one request against key in the window that holds now
-	// and reports whether the count is still within limit.
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+	// Allow counts one request against key in the window of length window
+	// that holds now, and reports whether the count is still within
+	// limit. now is the service's clock, so that windows move with it (a
+	// test's fake clock opens the next window without sleeping).
+	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error)
 }
 
 // allow asks the throttle, if there is one; nil allows everything.
@@ -19,5 +21,5 @@ func (s *Service) allow(ctx context.Context, key string, limit int, window time.
 	if s.limits == nil {
 		return true, nil
 	}
-	return s.limits.Allow(ctx, key, limit, window)
+	return s.limits.Allow(ctx, key, limit, window, s.now())
 }

@@ -39,13 +39,20 @@ type User struct {
 	CannedMessagePools []string
 	PasswordHash       string // PHC string; never leaves the domain and store
 	MustChangePassword bool
-	FailedLogins       int
-	LockedUntil        time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	LastLoginAt        time.Time
-	PasswordChangedAt  time.Time
-	Version            int64 // optimistic locking: bumped on every change
+	// FailedLogins counts consecutive failed sign-ins; it restarts after a
+	// quiet period without failures (LastFailureAt), see lockout.go.
+	FailedLogins  int
+	LastFailureAt time.Time
+	LockedUntil   time.Time
+	// CredentialEpoch goes up with every credential event (CredentialsEnded
+	// and each link issued); a reset link works only at the epoch it was
+	// issued for, so every event ends every outstanding link.
+	CredentialEpoch   int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	LastLoginAt       time.Time
+	PasswordChangedAt time.Time
+	Version           int64 // optimistic locking: bumped on every change
 	// EmailStatus is what SES reported against Email (a hard bounce or a
 	// complaint); notices to a flagged address are skipped. Changing the
 	// address clears it.
@@ -88,6 +95,7 @@ func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(em
 const (
 	maxUsernameRunes = 128
 	maxIdentifier    = 64
+	maxEmailBytes    = 254 // RFC 5321's path limit, less the angle brackets
 	maxListEntries   = 100
 	maxListEntry     = 100
 	maxRoles         = 20
@@ -119,8 +127,8 @@ func normalizeEmail(field, s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	if len(s) > 254 {
-		return "", FieldError(field, "e-mail address must be at most 254 characters")
+	if len(s) > maxEmailBytes {
+		return "", FieldError(field, "e-mail address must be at most %d characters", maxEmailBytes)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {

@@ -2,7 +2,9 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 
@@ -27,7 +29,19 @@ func (s *Service) ImportChunk(ctx context.Context, task ChunkTask) error {
 	}
 	result := ChunkResult{Index: task.Index}
 	if j.Status != JobCancelled {
-		if result, err = s.importRows(ctx, j, task); err != nil {
+		result, err = s.importRows(ctx, j, task)
+		if errors.Is(err, ErrObjectChanged) {
+			// Rows of another file were never checked: none of them is
+			// imported, and the job ends here, saying why. Chunks done
+			// before stay done and reported.
+			reason := fmt.Sprintf("the file was replaced or deleted after it was checked, so rows from row %d on were not imported; upload the file again as a new import", task.FirstRow)
+			s.log.WarnContext(ctx, "import file changed under the job", "tenant", j.TenantID, "job", j.ID, "chunk", task.Index)
+			if _, err := s.finishJob(ctx, j, JobFailed, reason); err != nil {
+				return fmt.Errorf("fail %s: %w", j.ID, err)
+			}
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -57,7 +71,7 @@ func (s *Service) ImportChunk(ctx context.Context, task ChunkTask) error {
 }
 
 func (s *Service) importRows(ctx context.Context, j Job, task ChunkTask) (ChunkResult, error) {
-	body, err := s.blobs.Open(ctx, j.Bucket, j.Key, task.Start, task.End)
+	body, err := s.blobs.Open(ctx, j.Bucket, j.Key, j.blobVersion(), task.Start, task.End)
 	if err != nil {
 		return ChunkResult{}, fmt.Errorf("read chunk %d of %s: %w", task.Index, j.ID, err)
 	}
@@ -188,12 +202,15 @@ func (s *Service) importUserRow(ctx context.Context, t Tenant, j Job, row import
 	if pw.plain == "" && pw.hash == "" {
 		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeFailed, Reason: "a new account needs a password or passwordHash"}, nil
 	}
+	if !j.AllowStaffRoles && grantsStaffRole(User{}, u) {
+		return staffRoleRefused(row.Number, subject), nil
+	}
 	if j.DryRun {
 		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeWouldCreate}, nil
 	}
 	u.ImportJob, u.ImportRow = j.ID, row.Number
 	u.MustChangePassword = pw.plain != "" && t.Settings.ImportedPasswordsMustChange
-	if err := s.insertImported(ctx, &u, pw); err != nil {
+	if err := s.insertImported(ctx, j, &u, pw); err != nil {
 		if IsCode(err, CodeConflict) && PublicField(err) == "username" {
 			// Someone — or an earlier delivery of this row — took the
 			// name meanwhile.
@@ -219,6 +236,10 @@ func (s *Service) rowPassword(t Tenant, u User, row importcsv.Row) (rowPassword,
 		return rowPassword{}, FieldError("password", "give password or passwordHash, not both")
 	case row.PasswordHash != "":
 		if err := s.hasher.CheckEncoded(row.PasswordHash); err != nil {
+			if IsCode(err, CodeInvalid) {
+				// A readable hash below the floor: the hasher says which.
+				return rowPassword{}, FieldError("passwordHash", "%s", PublicMessage(err))
+			}
 			return rowPassword{}, FieldError("passwordHash", "passwordHash must be an argon2id PHC string or a bcrypt $2a$/$2b$ hash")
 		}
 		return rowPassword{hash: row.PasswordHash}, nil
@@ -232,7 +253,7 @@ func (s *Service) rowPassword(t Tenant, u User, row importcsv.Row) (rowPassword,
 	return rowPassword{}, nil
 }
 
-func (s *Service) insertImported(ctx context.Context, u *User, pw rowPassword) error {
+func (s *Service) insertImported(ctx context.Context, j Job, u *User, pw rowPassword) error {
 	id, err := newUserID(s.rand)
 	if err != nil {
 		return Internal(err)
@@ -245,7 +266,43 @@ func (s *Service) insertImported(ctx context.Context, u *User, pw rowPassword) e
 	}
 	now := s.now()
 	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.Version = id, hash, now, now, now, 1
-	return s.store.CreateUser(ctx, *u, nil)
+	return s.store.CreateUser(ctx, *u, s.importAudit(ctx, j, ActionUserCreate, *u, importFields(*u)...))
+}
+
+// importAudit is the audit event of a row's write, as the staff API writes
+// it for the same change: the actor is who started the job (the operator
+// for a drop that names no one), and the detail says which row of which
+// import. It is stored with the user, in one transaction.
+func (s *Service) importAudit(ctx context.Context, j Job, action string, target User, fields ...string) *AuditEvent {
+	p := Principal{TenantID: j.TenantID, UserID: j.StartedBy, Username: j.StartedByUsername}
+	if p.UserID == "" {
+		p.UserID, p.Username = OperatorActor, OperatorActor
+	}
+	ev := s.audit(ctx, p, action, target, fields...)
+	ev.Detail = fmt.Sprintf("import %s, row %d", j.ID, target.ImportRow)
+	return ev
+}
+
+// importFields names the fields a created user was given.
+func importFields(u User) []string {
+	f := []string{"username", "password"}
+	for name, set := range map[string]bool{"email": u.Email != "", "barcode": u.Barcode != "", "primaryId": u.PrimaryID != "", "roles": len(u.Roles) > 0,
+		"queues": len(u.Queues) > 0, "cannedMessagePools": len(u.CannedMessagePools) > 0, "status": u.Status != StatusActive} {
+		if set {
+			f = append(f, name)
+		}
+	}
+	slices.Sort(f[2:])
+	return f
+}
+
+// grantsStaffRole reports whether next holds a role that opens the staff
+// API which prev did not.
+func grantsStaffRole(prev, next User) bool { return next.IsAdmin() && !prev.IsAdmin() }
+
+func staffRoleRefused(row int, subject string) RowOutcome {
+	return RowOutcome{Row: row, Subject: subject, Outcome: OutcomeFailed,
+		Reason: "roles: the row grants the admin role, which opens the staff API; start the import with allowStaffRoles to allow it"}
 }
 
 // importExisting handles a row whose username exists: the row's own
@@ -261,6 +318,11 @@ func (s *Service) importExisting(ctx context.Context, t Tenant, j Job, row impor
 	}
 	if j.Mode == ModeCreate {
 		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeSkipped, Reason: "already exists"}, nil
+	}
+	if j.StartedBy != "" && existing.ID == j.StartedBy {
+		// As in the staff API, nobody changes their own account this way.
+		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeFailed,
+			Reason: "this is the account of the staff member who started the import; imports do not change it (ask another admin)"}, nil
 	}
 	patch := UserPatch{}
 	str := func(col string, v string) *string {
@@ -290,6 +352,9 @@ func (s *Service) importExisting(ctx context.Context, t Tenant, j Job, row impor
 	if pw.plain != "" || pw.hash != "" {
 		fields = append(fields, "password")
 	}
+	if !j.AllowStaffRoles && grantsStaffRole(existing, next) {
+		return staffRoleRefused(row.Number, subject), nil
+	}
 	if len(fields) == 0 {
 		return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeSkipped, Reason: "no changes"}, nil
 	}
@@ -309,13 +374,22 @@ func (s *Service) importExisting(ctx context.Context, t Tenant, j Job, row impor
 		next.PasswordChangedAt = now
 	}
 	next.Version, next.UpdatedAt, next.ImportJob, next.ImportRow = existing.Version+1, now, j.ID, row.Number
-	if err := s.store.UpdateUser(ctx, existing, next, nil); err != nil {
+	action := ActionUserUpdate
+	switch {
+	case next.Status != existing.Status && next.Status == StatusInactive:
+		action = ActionUserDeactivate
+	case next.Status != existing.Status:
+		action = ActionUserReactivate
+	}
+	if err := s.store.UpdateUser(ctx, existing, next, s.importAudit(ctx, j, action, next, fields...)); err != nil {
 		if code := ErrorCode(err); code == CodeConflict || code == CodeInvalid {
 			return rowFailed(row.Number, subject, err), nil
 		}
 		return RowOutcome{}, err
 	}
-	if next.PasswordHash != existing.PasswordHash {
+	if next.PasswordHash != existing.PasswordHash || next.Status == StatusInactive && existing.Status != StatusInactive {
+		// As the staff API does: a new password or a deactivation ends
+		// every session.
 		s.endSessions(ctx, existing)
 	}
 	return RowOutcome{Row: row.Number, Subject: subject, Outcome: OutcomeUpdated, Reason: joinFields(fields)}, nil

@@ -20,7 +20,12 @@ func (a *API) Login(ctx context.Context, req Request) (Response, error) {
 		if err := decodeJSON(req, &in); err != nil {
 			return reply{}, err
 		}
-		res, err := a.svc.Login(ctx, accounts.LoginInput{Tenant: strings.TrimSpace(in.Tenant), Username: in.Username, Password: in.Password})
+		res, err := a.svc.Login(ctx, accounts.LoginInput{
+			Tenant: strings.TrimSpace(in.Tenant), Username: in.Username, Password: in.Password,
+			// API Gateway's view of the peer, not a header the caller
+			// could set.
+			SourceIP: req.RequestContext.HTTP.SourceIP,
+		})
 		if err != nil {
 			return reply{}, err
 		}
@@ -42,7 +47,7 @@ func (a *API) Me(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		return reply{status: http.StatusOK, body: viewOf(u)}, nil
+		return reply{status: http.StatusOK, body: selfView(u)}, nil
 	})
 }
 

@@ -60,13 +60,13 @@ func (a *API) StartImport(ctx context.Context, req Request) (Response, error) {
 			return reply{}, err
 		}
 		out, err := a.svc.StartImport(ctx, c, accounts.StartImportInput{
-			Kind: accounts.JobKind(in.Kind), Mode: accounts.ImportMode(in.Mode), DryRun: in.DryRun, SetName: in.SetName,
+			Kind: accounts.JobKind(in.Kind), Mode: accounts.ImportMode(in.Mode), DryRun: in.DryRun, SetName: in.SetName, AllowStaffRoles: in.AllowStaffRoles,
 		})
 		if err != nil {
 			return reply{}, err
 		}
 		return reply{status: http.StatusCreated, body: apiwire.StartImportResponse{
-			ImportID: out.Job.ID, UploadURL: out.UploadURL, ExpiresAt: out.ExpiresAt.UTC(), Import: importViewOf(out.Job),
+			ImportID: out.Job.ID, UploadURL: out.UploadURL, UploadHeaders: out.UploadHeaders, ExpiresAt: out.ExpiresAt.UTC(), Import: importViewOf(out.Job),
 		}}, nil
 	})
 }

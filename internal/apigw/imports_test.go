@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,17 @@ func (e *importEnv) start(tb testing.TB, as authedReq, body string) startOut {
 	return decode[startOut](tb, resp)
 }
 
+// uploadKey is the object key an upload URL writes (path-style).
+func uploadKey(tb testing.TB, raw string) string {
+	tb.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, key, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	return key
+}
+
 // upload PUTs a file to an upload URL as a browser or curl would: a plain
 // HTTP request, no SDK.
 func upload(tb testing.TB, url, data string) {
@@ -181,7 +193,9 @@ func upload(tb testing.TB, url, data string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// The headers the URL is signed for.
 	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("If-None-Match", "*")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
@@ -203,7 +217,7 @@ func (e *importEnv) pump(tb testing.TB) {
 			return
 		}
 		for _, r := range recs {
-			if err := e.svc.IngestObject(ctx, r.S3.Bucket.Name, r.S3.Object.URLDecodedKey, r.S3.Object.ETag, r.S3.Object.Size); err != nil {
+			if err := e.svc.IngestObject(ctx, accounts.CreatedObject{Bucket: r.S3.Bucket.Name, Key: r.S3.Object.URLDecodedKey, VersionID: r.S3.Object.VersionID, ETag: r.S3.Object.ETag, Size: r.S3.Object.Size}); err != nil {
 				tb.Fatalf("ingest %s: %v", r.S3.Object.URLDecodedKey, err)
 			}
 		}
@@ -233,7 +247,7 @@ func (e *importEnv) getImport(tb testing.TB, as authedReq, id string) importOut 
 
 func (e *importEnv) objectExists(tb testing.TB, key string) bool {
 	tb.Helper()
-	_, err := e.blobs.Head(context.Background(), importBucket, key)
+	_, err := e.blobs.Head(context.Background(), importBucket, key, "")
 	if accounts.IsCode(err, accounts.CodeNotFound) {
 		return false
 	}
@@ -278,7 +292,7 @@ func TestImportLifecycle(t *testing.T) {
 		t.Errorf("counts = %v, want %v", st.Import.Counts, want)
 	}
 	upload(t, st.UploadURL, usersFile)
-	key := accounts.ImportKey("kpu", st.ImportID)
+	key := uploadKey(t, st.UploadURL)
 	if !e.objectExists(t, key) {
 		t.Fatalf("upload did not land at %s", key)
 	}
@@ -480,7 +494,7 @@ func TestCancelImport(t *testing.T) {
 	if j.Status != "cancelled" || j.FinishedAt == nil || !j.DryRun {
 		t.Errorf("cancelled job = %+v", j)
 	}
-	if e.objectExists(t, accounts.ImportKey("kpu", st.ImportID)) {
+	if e.objectExists(t, uploadKey(t, st.UploadURL)) {
 		t.Errorf("the cancelled job's file is still in the bucket")
 	}
 	want(t, "cancel again", cancel(st.ImportID, "{}"), 409, "")
@@ -490,7 +504,7 @@ func TestCancelImport(t *testing.T) {
 	upload(t, st.UploadURL, usersFile)
 	ctx := context.Background()
 	for _, r := range e.objects.take() {
-		if err := e.svc.IngestObject(ctx, r.S3.Bucket.Name, r.S3.Object.URLDecodedKey, r.S3.Object.ETag, r.S3.Object.Size); err != nil {
+		if err := e.svc.IngestObject(ctx, accounts.CreatedObject{Bucket: r.S3.Bucket.Name, Key: r.S3.Object.URLDecodedKey, VersionID: r.S3.Object.VersionID, ETag: r.S3.Object.ETag, Size: r.S3.Object.Size}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -44,7 +44,7 @@ func TestLetterRoutes(t *testing.T) {
 	resp := do(t, e.api.ListLetters, kpu("GET /v1/admin/letters", ""))
 	want(t, "list", resp, 200, "")
 	list := decode[struct{ Letters []letterOut }](t, resp)
-	if len(list.Letters) != 4 || list.Letters[0].Kind != linkKind {
+	if len(list.Letters) != len(accounts.NoticeKinds()) || list.Letters[0].Kind != linkKind {
 		t.Fatalf("list: %s", resp.Body)
 	}
 	for _, l := range list.Letters {

@@ -73,6 +73,22 @@ func (a *API) setStatus(ctx context.Context, req Request, status accounts.Status
 	})
 }
 
+// UnlockUser is POST /v1/admin/users/{id}/unlock: it ends a sign-in lock
+// and clears the failure count. Unlocking an account that is not locked
+// changes nothing and answers the same.
+func (a *API) UnlockUser(ctx context.Context, req Request) (Response, error) {
+	return a.serveCaller(ctx, req, func(ctx context.Context, c accounts.Caller, req Request) (reply, error) {
+		if err := decodeOptionalJSON(req, &struct{}{}); err != nil {
+			return reply{}, err
+		}
+		u, err := a.svc.UnlockUser(ctx, c, req.PathParameters["id"])
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{status: http.StatusOK, body: statusResponse{Message: "Successfully Unlocked User", User: viewOf(u)}}, nil
+	})
+}
+
 // DeleteUser is DELETE /v1/admin/users/{id}?confirm=<username>. Without the
 // confirmation the domain answers 428 and points at deactivation.
 func (a *API) DeleteUser(ctx context.Context, req Request) (Response, error) {

@@ -24,7 +24,11 @@ func settingsOf(t accounts.Tenant) settingsView {
 		StaffPasswordsMustChange:    t.Settings.StaffPasswordsMustChange,
 		ImportedPasswordsMustChange: t.Settings.ImportedPasswordsMustChange,
 		ResetLinkTTL:                shortDuration(time.Duration(t.Settings.ResetLinkTTL)),
+		RecoveryLinkTTL:             shortDuration(time.Duration(t.Settings.RecoveryLinkTTL)),
 		SenderName:                  t.Settings.SenderName,
+		LinkingDisabled:             t.Settings.LinkingDisabled,
+		RenewalLimit:                t.Settings.RenewalLimit,
+		RenewalWindowDays:           t.Settings.RenewalWindowDays,
 		Version:                     t.Version,
 	}
 	if t.Settings.UsernameFormat != "" {
@@ -84,6 +88,15 @@ func (a *API) UpdateSettings(ctx context.Context, req Request) (Response, error)
 			ttl := accounts.Duration(d)
 			patch.ResetLinkTTL = &ttl
 		}
+		if in.RecoveryLinkTTL != nil {
+			d, err := time.ParseDuration(strings.TrimSpace(*in.RecoveryLinkTTL))
+			if err != nil {
+				return reply{}, accounts.FieldError("recoveryLinkTtl", "recoveryLinkTtl must be a duration such as 30m or 1h")
+			}
+			ttl := accounts.Duration(d)
+			patch.RecoveryLinkTTL = &ttl
+		}
+		patch.LinkingDisabled, patch.RenewalLimit, patch.RenewalWindowDays = in.LinkingDisabled, in.RenewalLimit, in.RenewalWindowDays
 		t, err := a.svc.UpdateSettings(ctx, c, version, patch)
 		if err != nil {
 			return reply{}, err

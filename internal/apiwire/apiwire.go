@@ -69,15 +69,21 @@ type StartImportRequest struct {
 	Mode    string `json:"mode"`
 	DryRun  bool   `json:"dryRun"`
 	SetName string `json:"setName,omitempty"`
+	// AllowStaffRoles lets rows grant the admin role; without it such a
+	// row is refused.
+	AllowStaffRoles bool `json:"allowStaffRoles,omitempty"`
 }
 
 // StartImportResponse carries the upload URL: a short-lived capability to
-// write the import's file, shown to nobody and written to no log.
+// write the import's file, shown to nobody and written to no log. The PUT
+// must send UploadHeaders exactly (they are signed): Content-Type: text/csv
+// and If-None-Match: *, which makes the URL create one object at most.
 type StartImportResponse struct {
-	ImportID  string    `json:"importId"`
-	UploadURL string    `json:"uploadUrl"`
-	ExpiresAt time.Time `json:"expiresAt"`
-	Import    Import    `json:"import"`
+	ImportID      string            `json:"importId"`
+	UploadURL     string            `json:"uploadUrl"`
+	UploadHeaders map[string]string `json:"uploadHeaders"`
+	ExpiresAt     time.Time         `json:"expiresAt"`
+	Import        Import            `json:"import"`
 }
 
 // Import is an import as staff see it: what it does, where it is and what

@@ -23,6 +23,13 @@ type User struct {
 	// EmailStatus is "bounced" or "complained" when SES reported so about
 	// Email (notices to it are then skipped); absent otherwise.
 	EmailStatus string `json:"emailStatus,omitempty"`
+	// FailedLogins is the count of consecutive failed sign-ins (it decays
+	// after a quiet hour), LockedUntil the end of a sign-in lock while one
+	// holds: 9999-12-31 means until staff unlock the account
+	// (POST /v1/admin/users/{id}/unlock) or the user completes a reset
+	// link. Staff views only.
+	FailedLogins int        `json:"failedLogins,omitempty"`
+	LockedUntil  *time.Time `json:"lockedUntil,omitempty"`
 }
 
 // UserList is GET /v1/admin/users: a page sorted by username.
@@ -130,7 +137,11 @@ type Settings struct {
 	StaffPasswordsMustChange    bool           `json:"staffPasswordsMustChange"`
 	ImportedPasswordsMustChange bool           `json:"importedPasswordsMustChange"`
 	ResetLinkTTL                string         `json:"resetLinkTtl"`
+	RecoveryLinkTTL             string         `json:"recoveryLinkTtl"`
 	SenderName                  string         `json:"senderName"`
+	LinkingDisabled             bool           `json:"linkingDisabled"`
+	RenewalLimit                int            `json:"renewalLimit"`
+	RenewalWindowDays           int            `json:"renewalWindowDays"`
 	Version                     int64          `json:"version"`
 }
 
@@ -145,7 +156,14 @@ type SettingsPatch struct {
 	// ResetLinkTTL is a duration such as 30m or 24h. It is a string on the
 	// wire so that a bad value is refused as a field error naming it.
 	ResetLinkTTL *string `json:"resetLinkTtl,omitempty"`
-	SenderName   *string `json:"senderName,omitempty"`
+	// RecoveryLinkTTL is the lifetime of links patrons ask for themselves
+	// (15m to 24h).
+	RecoveryLinkTTL *string `json:"recoveryLinkTtl,omitempty"`
+	SenderName      *string `json:"senderName,omitempty"`
+	// LinkingDisabled turns linked accounts off (and their links inert).
+	LinkingDisabled   *bool `json:"linkingDisabled,omitempty"`
+	RenewalLimit      *int  `json:"renewalLimit,omitempty"`
+	RenewalWindowDays *int  `json:"renewalWindowDays,omitempty"`
 }
 
 // PasswordPolicyPatch changes the password rules staff set.

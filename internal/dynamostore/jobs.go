@@ -46,7 +46,7 @@ func jobItem(j accounts.Job) (map[string]av, error) {
 	item["createdAt"], item["ttl"] = s(ts(j.CreatedAt)), n(j.CreatedAt.Add(jobRetention).Unix())
 	item["gsi1pk"], item["gsi1sk"] = s(jobsListPK(j.TenantID)), s(listSK(j.CreatedAt, j.ID))
 	addRunningEntry(item, j.TenantID, j.ID) // sweep.go: until FinishJob removes it
-	for name, v := range map[string]string{"setName": j.SetName, "setId": j.SetID, "etag": j.ETag, "startedBy": j.StartedBy, "startedByUsername": j.StartedByUsername, "notifyEmail": j.NotifyEmail} {
+	for name, v := range map[string]string{"setName": j.SetName, "setId": j.SetID, "etag": j.ETag, "versionId": j.VersionID, "startedBy": j.StartedBy, "startedByUsername": j.StartedByUsername, "notifyEmail": j.NotifyEmail} {
 		if v != "" {
 			item[name] = s(v)
 		}
@@ -64,6 +64,9 @@ func jobItem(j accounts.Job) (map[string]av, error) {
 	if j.InvalidateCurrent {
 		item["invalidateCurrent"] = b(true)
 	}
+	if j.AllowStaffRoles {
+		item["allowStaffRoles"] = b(true)
+	}
 	if !j.StartedAt.IsZero() {
 		item["startedAt"] = s(ts(j.StartedAt))
 	}
@@ -78,7 +81,7 @@ func jobFromItem(m map[string]av) (accounts.Job, error) {
 	j := accounts.Job{
 		TenantID: str(m, "tenant"), ID: str(m, "id"), Kind: accounts.JobKind(str(m, "kind")), Mode: accounts.ImportMode(str(m, "mode")),
 		DryRun: boolean(m, "dryRun"), SetName: str(m, "setName"), SetID: str(m, "setId"), Status: accounts.JobStatus(str(m, "status")),
-		Format: str(m, "format"), Columns: list(m, "columns"), Bucket: str(m, "bucket"), Key: str(m, "objectKey"), ETag: str(m, "etag"),
+		Format: str(m, "format"), Columns: list(m, "columns"), Bucket: str(m, "bucket"), Key: str(m, "objectKey"), ETag: str(m, "etag"), VersionID: str(m, "versionId"), AllowStaffRoles: boolean(m, "allowStaffRoles"),
 		StartedBy: str(m, "startedBy"), StartedByUsername: str(m, "startedByUsername"), NotifyEmail: str(m, "notifyEmail"),
 		Error: str(m, "error"), Rows: a.integer("rows"), Created: a.integer("created"), Updated: a.integer("updated"),
 		Skipped: a.integer("skipped"), Failed: a.integer("failed"), ChunksTotal: a.integer("chunksTotal"), ChunksDone: a.integer("chunksDone"),
@@ -210,6 +213,13 @@ func (st *Store) UpdateJobStatus(ctx context.Context, j accounts.Job, from ...ac
 	if j.ETag != "" {
 		add("etag", s(j.ETag))
 	}
+	versionCond := ""
+	if j.VersionID != "" {
+		// A job adopts one object version: another version's event finds
+		// the job taken.
+		add("versionId", s(j.VersionID))
+		versionCond = " AND (attribute_not_exists(#versionId) OR #versionId = :versionId)"
+	}
 	if j.Format != "" {
 		add("format", s(j.Format))
 		add("columns", strList(j.Columns))
@@ -227,7 +237,7 @@ func (st *Store) UpdateJobStatus(ctx context.Context, j accounts.Job, from ...ac
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: st.tableName(), Key: key(jobPK(j.TenantID, j.ID), skJob),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND (" + strings.Join(conds, " OR ") + ")"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND (" + strings.Join(conds, " OR ") + ")" + versionCond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})

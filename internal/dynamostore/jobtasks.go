@@ -108,8 +108,9 @@ func (st *Store) ApplyUserReset(ctx context.Context, u accounts.User, jobID, has
 		values[":nid"] = s(nt.ID)
 	}
 	if hash != "" {
-		expr += ", passwordHash = :h, mustChangePassword = :mc, passwordChangedAt = :at, failedLogins = :zero REMOVE lockedUntil"
-		values[":h"], values[":mc"], values[":zero"] = s(hash), b(mustChange), n(0)
+		// A new hash ends every outstanding link (the credential epoch).
+		expr += ", passwordHash = :h, mustChangePassword = :mc, passwordChangedAt = :at, failedLogins = :zero REMOVE lockedUntil, lastFailureAt ADD credEpoch :one"
+		values[":h"], values[":mc"], values[":zero"], values[":one"] = s(hash), b(mustChange), n(0), n(1)
 	}
 	var t txn
 	t.add(reason{accounts.CodeConflict, "resetJob", "the account was changed meanwhile"}, ddb.TransactWriteItem{Update: &ddb.Update{
@@ -124,6 +125,76 @@ func (st *Store) ApplyUserReset(ctx context.Context, u accounts.User, jobID, has
 		}})
 	}
 	return st.run(ctx, "reset user "+u.ID, t)
+}
+
+// GetUsers reads users by id, 100 keys a round trip, strongly consistent.
+func (st *Store) GetUsers(ctx context.Context, tenantID string, ids []string) (map[string]accounts.User, error) {
+	users := make(map[string]accounts.User, len(ids))
+	for k := 0; k < len(ids); k += 100 {
+		var keys []map[string]av
+		seen := map[string]bool{}
+		for _, id := range ids[k:min(k+100, len(ids))] {
+			if !seen[id] { // BatchGetItem refuses a key twice
+				seen[id] = true
+				keys = append(keys, key(userPK(tenantID, id), skUser))
+			}
+		}
+		pending := map[string]ddb.KeysAndAttributes{st.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			out, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return nil, classify("get users", err, "", "")
+			}
+			for _, it := range out.Responses[st.table] {
+				u, err := userFromItem(it)
+				if err != nil {
+					return nil, err
+				}
+				users[u.ID] = u
+			}
+			pending = out.UnprocessedKeys
+		}
+	}
+	return users, nil
+}
+
+// ApplyUserStamps stamps the job on several users, with their notices, in
+// one transaction: the write of ApplyUserReset without a hash, for each.
+func (st *Store) ApplyUserStamps(ctx context.Context, jobID string, at time.Time, stamps []accounts.UserStamp) error {
+	if len(stamps) > accounts.MaxStampsPerWrite {
+		return accounts.Internal(fmt.Errorf("%d stamps in one write, at most %d", len(stamps), accounts.MaxStampsPerWrite))
+	}
+	var t txn
+	for _, sp := range stamps {
+		u := sp.User
+		values := map[string]av{
+			":job": s(jobID), ":at": s(ts(at)), ":v": n(u.Version), ":nid": s(""),
+			":next": &ddb.AttributeValueMemberN{Value: strconv.FormatInt(u.Version+1, 10)},
+		}
+		if sp.Notice != nil {
+			values[":nid"] = s(sp.Notice.ID)
+		}
+		t.add(reason{accounts.CodeConflict, "resetJob", "the account was changed meanwhile"}, ddb.TransactWriteItem{Update: &ddb.Update{
+			TableName: st.tableName(), Key: key(userPK(u.TenantID, u.ID), skUser),
+			UpdateExpression:          aws.String("SET resetJob = :job, resetNotice = :nid, updatedAt = :at, version = :next"),
+			ConditionExpression:       aws.String("version = :v AND (attribute_not_exists(resetJob) OR resetJob <> :job)"),
+			ExpressionAttributeValues: values,
+		}})
+		if sp.Notice != nil {
+			t.add(reason{accounts.CodeConflict, "", "notice exists"}, ddb.TransactWriteItem{Put: &ddb.Put{
+				TableName: st.tableName(), Item: noticeItem(*sp.Notice), ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			}})
+		}
+	}
+	if len(t.items) == 0 {
+		return nil
+	}
+	return st.run(ctx, fmt.Sprintf("stamp %d users with %s", len(stamps), jobID), t)
 }
 
 // CompleteJobTask writes a task's record and adds its counts to the job in

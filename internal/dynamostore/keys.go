@@ -17,6 +17,8 @@ import (
 //	T#<t>#USER#<id>        RESET#<sha256>      a password-reset link
 //	T#<t>#USER#<id>        NOTICE#<id>         a notice to that user (notices.go)
 //	T#<t>#AUDIT#<yyyy-mm>  <time>#<id>         the audit trail, by month
+//	T#<t>#RECOVERY#<id>    RECOVERY            a patron's recovery request (recovery.go)
+//	THROTTLE#<key>#<start> THROTTLE            a request counter (throttle.go)
 //
 // gsi1 lists a tenant's users by username. Its partition key is spread over
 // userShards shards by user id so that a bulk import's writes do not funnel

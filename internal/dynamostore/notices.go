@@ -51,6 +51,9 @@ func noticeItem(nt accounts.Notice) map[string]av {
 	if nt.Delivered {
 		item["delivered"] = b(true)
 	}
+	if len(nt.Also) > 0 {
+		item["also"] = strList(nt.Also)
+	}
 	if len(nt.Params) > 0 {
 		params := make(map[string]av, len(nt.Params))
 		for k, v := range nt.Params {
@@ -70,6 +73,9 @@ func noticeFromItem(m map[string]av) (accounts.Notice, error) {
 		CreatedAt: parseTS(m, "createdAt"), UpdatedAt: parseTS(m, "updatedAt"), SentAt: parseTS(m, "sentAt"),
 		LeaseUntil: parseTS(m, "leaseUntil"), NextAttemptAt: parseTS(m, "nextAttemptAt"),
 		ProviderMessageID: str(m, "providerMessageId"), Delivered: boolean(m, "delivered"),
+	}
+	if _, ok := m["also"]; ok {
+		nt.Also = list(m, "also")
 	}
 	if pm, ok := m["params"].(*ddb.AttributeValueMemberM); ok {
 		nt.Params = make(map[string]string, len(pm.Value))
@@ -153,15 +159,15 @@ func (st *Store) claimCheck(claim accounts.Notice) ddb.TransactWriteItem {
 	}}
 }
 
-// PutClaimedResetToken stores a new link under the claim, then removes the
-// user's older links: the newest mail is the only one that works.
+// PutClaimedResetToken stores a new link under the claim and moves the
+// user's credential epoch to the link's, so that the newest mail is the
+// only one that works; then it removes the older links (tidy-up: their
+// epoch is gone).
 func (st *Store) PutClaimedResetToken(ctx context.Context, claim accounts.Notice, rt accounts.ResetToken) error {
-	item := key(userPK(rt.TenantID, rt.UserID), resetSK(rt.ID))
-	item["tenant"], item["userId"], item["tokenId"] = s(rt.TenantID), s(rt.UserID), s(rt.ID)
-	item["createdAt"], item["expiresAt"], item["ttl"] = s(ts(rt.CreatedAt)), s(ts(rt.ExpiresAt)), n(rt.ExpiresAt.Unix())
 	var t txn
 	t.add(reasonClaim, st.claimCheck(claim))
-	t.add(reason{accounts.CodeConflict, "", "reset token exists"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	t.add(reason{accounts.CodeConflict, "", "reset token exists"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: resetTokenItem(rt), ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	t.add(reasonVersion, st.epochStep(rt.TenantID, rt.UserID, rt.Epoch-1))
 	if err := st.run(ctx, "put reset token", t); err != nil {
 		return err
 	}
@@ -174,10 +180,10 @@ func (st *Store) SetClaimedPassword(ctx context.Context, claim accounts.Notice, 
 	t.add(reasonClaim, st.claimCheck(claim))
 	t.add(reasonVersion, ddb.TransactWriteItem{Update: &ddb.Update{
 		TableName: st.tableName(), Key: key(userPK(claim.TenantID, claim.UserID), skUser),
-		UpdateExpression:    aws.String("SET passwordHash = :h, mustChangePassword = :mc, passwordChangedAt = :at, updatedAt = :at, failedLogins = :zero, version = :next REMOVE lockedUntil"),
+		UpdateExpression:    aws.String(setPasswordExpr),
 		ConditionExpression: aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]av{
-			":h": s(hash), ":mc": b(mustChange), ":at": s(ts(at)), ":zero": n(0),
+			":h": s(hash), ":mc": b(mustChange), ":at": s(ts(at)), ":zero": n(0), ":one": n(1),
 			":v": n(version), ":next": &ddb.AttributeValueMemberN{Value: strconv.FormatInt(version+1, 10)},
 		},
 	}})

@@ -152,10 +152,14 @@ func TestEditsKeepSignInBookkeeping(t *testing.T) {
 	}
 	// Sign-in writes without bumping the version; an edit made from an
 	// older read must not roll those writes back.
-	for range 3 {
-		if _, err := st.RecordLoginFailure(ctx, "kpu", prev.ID); err != nil {
+	ref := accounts.LoginCounterRef{TenantID: "kpu", UserID: prev.ID}
+	var c accounts.LoginCounter
+	for i := range 3 {
+		next := accounts.LoginCounter{Failures: i + 1, LastFailureAt: t0.Add(time.Duration(i) * time.Second)}
+		if err := st.CountLoginAttempt(ctx, ref, c, next, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
+		c = next
 	}
 	next := prev
 	next.Email, next.Version = "c@kpu.ca", prev.Version+1

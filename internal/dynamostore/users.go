@@ -41,6 +41,12 @@ func userItem(u accounts.User) map[string]av {
 	if !u.LockedUntil.IsZero() {
 		item["lockedUntil"] = s(ts(u.LockedUntil))
 	}
+	if !u.LastFailureAt.IsZero() {
+		item["lastFailureAt"] = s(ts(u.LastFailureAt))
+	}
+	if u.CredentialEpoch != 0 {
+		item["credEpoch"] = n(u.CredentialEpoch)
+	}
 	if u.ImportJob != "" {
 		item["importJob"], item["importRow"] = s(u.ImportJob), n(int64(u.ImportRow))
 	}
@@ -62,6 +68,7 @@ func userFromItem(m map[string]av) (accounts.User, error) {
 		Queues: list(m, "queues"), CannedMessagePools: list(m, "cannedMessagePools"),
 		PasswordHash: str(m, "passwordHash"), MustChangePassword: boolean(m, "mustChangePassword"),
 		FailedLogins: a.integer("failedLogins"), LockedUntil: parseTS(m, "lockedUntil"),
+		LastFailureAt: parseTS(m, "lastFailureAt"), CredentialEpoch: a.num("credEpoch"),
 		CreatedAt: parseTS(m, "createdAt"), UpdatedAt: parseTS(m, "updatedAt"),
 		LastLoginAt: parseTS(m, "lastLoginAt"), PasswordChangedAt: parseTS(m, "passwordChangedAt"),
 		Version:   a.num("version"),
@@ -257,8 +264,12 @@ func (st *Store) UpdateUser(ctx context.Context, prev, next accounts.User, audit
 }
 
 // loginBookkeeping are the attributes sign-in writes without a version bump;
-// a staff edit keeps what is stored rather than what it read.
-var loginBookkeeping = map[string]bool{"failedLogins": true, "lockedUntil": true, "lastLoginAt": true, "passwordHash": true}
+// a staff edit keeps what is stored rather than what it read. The
+// credential epoch is never set from what was read either: it only moves
+// on (ADD), so that a link issued meanwhile is ended too.
+var loginBookkeeping = map[string]bool{
+	"failedLogins": true, "lockedUntil": true, "lastFailureAt": true, "lastLoginAt": true, "passwordHash": true, "credEpoch": true,
+}
 
 // userUpdate sets every attribute of next (removing those next lacks) on the
 // user at prev.Version.
@@ -292,6 +303,10 @@ func (st *Store) userUpdate(prev, next accounts.User) *ddb.Update {
 	if len(removes) > 0 {
 		expr += " REMOVE " + strings.Join(removes, ", ")
 	}
+	if accounts.CredentialsEnded(prev, next) {
+		names["#epoch"], values[":one"] = "credEpoch", n(1)
+		expr += " ADD #epoch :one"
+	}
 	return &ddb.Update{
 		TableName: st.tableName(), Key: key(userPK(prev.TenantID, prev.ID), skUser),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("version = :v"),
@@ -304,7 +319,7 @@ var userAttributes = []string{
 	"pk", "sk", "tenant", "id", "username", "usernameKey", "roles", "queues", "cannedMessagePools", "roleCount",
 	"status", "passwordHash", "mustChangePassword", "failedLogins", "version", "createdAt", "updatedAt",
 	"passwordChangedAt", "gsi1pk", "gsi1sk", "email", "gsi2pk", "gsi2sk", "barcode", "primaryId", "lastLoginAt", "lockedUntil",
-	"importJob", "importRow", "resetJob", "resetNotice",
+	"importJob", "importRow", "resetJob", "resetNotice", "lastFailureAt", "credEpoch",
 }
 
 // DeleteUser removes the user at u.Version with its guards in one
@@ -333,6 +348,10 @@ func (st *Store) DeleteUser(ctx context.Context, u accounts.User, audit *account
 		return err
 	}
 	if err := st.removeFromSets(ctx, u.TenantID, u.ID); err != nil {
+		return err
+	}
+	// Before the partition: its link sides name the others' mirrors.
+	if err := st.deleteLinkMirrors(ctx, u); err != nil {
 		return err
 	}
 	return st.deletePartition(ctx, userPK(u.TenantID, u.ID), "")
@@ -411,34 +430,98 @@ func (st *Store) viaGuard(ctx context.Context, tenantID, guardPK string) (accoun
 	return st.GetUser(ctx, tenantID, str(out.Item, "userId"))
 }
 
-// RecordLoginFailure adds one to the user's failure count atomically.
-func (st *Store) RecordLoginFailure(ctx context.Context, tenantID, userID string) (int, error) {
-	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: st.tableName(), Key: key(userPK(tenantID, userID), skUser),
-		UpdateExpression:          aws.String("ADD failedLogins :one"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]av{":one": n(1)},
-		ReturnValues:              ddb.ReturnValueUpdatedNew,
-	})
-	if err != nil {
-		return 0, classify("record login failure "+userID, err, accounts.CodeNotFound, "user not found")
+// A name no account has counts its sign-in failures in a ghost item of its
+// own (the name is the domain's keyed hash, never the name itself):
+//
+//	T#<t>#LOGINFAIL#<hash>  LOGINFAIL  failedLogins, lastFailureAt, lockedUntil, ttl
+//
+// with the same attributes and the same conditional update as a user's
+// counter, so a sign-in does the same store work whether or not the name
+// exists.
+const skLoginGhost = "LOGINFAIL"
+
+func loginGhostPK(t, hash string) string { return "T#" + t + "#LOGINFAIL#" + hash }
+
+var _ accounts.LoginCounterStore = (*Store)(nil)
+
+func loginCounterKey(ref accounts.LoginCounterRef) map[string]av {
+	if ref.Ghost != "" {
+		return key(loginGhostPK(ref.TenantID, ref.Ghost), skLoginGhost)
 	}
-	count, err := num(out.Attributes, "failedLogins")
-	if err != nil {
-		return 0, fmt.Errorf("record login failure %s: %w", userID, err)
-	}
-	return int(count), nil
+	return key(userPK(ref.TenantID, ref.UserID), skUser)
 }
 
-// SetLockout locks the user until the given time.
-func (st *Store) SetLockout(ctx context.Context, tenantID, userID string, until time.Time) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: st.tableName(), Key: key(userPK(tenantID, userID), skUser),
-		UpdateExpression:          aws.String("SET lockedUntil = :u"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]av{":u": s(ts(until))},
+// GetLoginCounter reads a user's or a ghost's counter.
+func (st *Store) GetLoginCounter(ctx context.Context, ref accounts.LoginCounterRef) (accounts.LoginCounter, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: st.tableName(), Key: loginCounterKey(ref), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("pk, failedLogins, lastFailureAt, lockedUntil"),
 	})
-	return classify("set lockout "+userID, err, accounts.CodeNotFound, "user not found")
+	if err != nil {
+		return accounts.LoginCounter{}, classify("get sign-in counter", err, "", "")
+	}
+	if out.Item == nil {
+		if ref.Ghost != "" {
+			return accounts.LoginCounter{}, nil
+		}
+		return accounts.LoginCounter{}, accounts.E(accounts.CodeNotFound, "user not found")
+	}
+	a := &attrs{m: out.Item}
+	c := accounts.LoginCounter{Failures: a.integer("failedLogins"), LastFailureAt: parseTS(out.Item, "lastFailureAt"), LockedUntil: parseTS(out.Item, "lockedUntil")}
+	if a.err != nil {
+		return accounts.LoginCounter{}, fmt.Errorf("decode sign-in counter: %w", a.err)
+	}
+	return c, nil
+}
+
+// CountLoginAttempt is a compare-and-set on the counter: of concurrent
+// attempts that read the same counter, one writes and the others are told
+// to read again, so every attempt is counted once and in turn.
+func (st *Store) CountLoginAttempt(ctx context.Context, ref accounts.LoginCounterRef, prev, next accounts.LoginCounter, expires time.Time) error {
+	cond := []string{"failedLogins = :pf"}
+	if prev.Failures == 0 {
+		cond[0] = "(attribute_not_exists(failedLogins) OR failedLogins = :pf)"
+	}
+	values := map[string]av{":pf": n(int64(prev.Failures)), ":f": n(int64(next.Failures)), ":at": s(ts(next.LastFailureAt))}
+	if prev.LastFailureAt.IsZero() {
+		cond = append(cond, "attribute_not_exists(lastFailureAt)")
+	} else {
+		cond, values[":pat"] = append(cond, "lastFailureAt = :pat"), s(ts(prev.LastFailureAt))
+	}
+	expr := "SET failedLogins = :f, lastFailureAt = :at"
+	if next.LockedUntil.IsZero() {
+		expr += " REMOVE lockedUntil"
+	} else {
+		expr, values[":lu"] = "SET failedLogins = :f, lastFailureAt = :at, lockedUntil = :lu", s(ts(next.LockedUntil))
+	}
+	names := map[string]string(nil)
+	if ref.Ghost != "" {
+		names = map[string]string{"#ttl": "ttl"}
+		values[":ttl"] = n(expires.Unix())
+		expr = strings.Replace(expr, "SET ", "SET #ttl = :ttl, ", 1)
+	} else {
+		cond = append(cond, "attribute_exists(pk)")
+	}
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: st.tableName(), Key: loginCounterKey(ref),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(strings.Join(cond, " AND ")),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	return classify("count sign-in attempt", err, accounts.CodeConflict, "the sign-in counter changed meanwhile")
+}
+
+// ClearLoginFailures ends a user's lock and failure count, with its audit
+// event.
+func (st *Store) ClearLoginFailures(ctx context.Context, tenantID, userID string, audit *accounts.AuditEvent) error {
+	var t txn
+	t.add(reason{accounts.CodeNotFound, "", "user not found"}, ddb.TransactWriteItem{Update: &ddb.Update{
+		TableName: st.tableName(), Key: key(userPK(tenantID, userID), skUser),
+		UpdateExpression:          aws.String("SET failedLogins = :zero REMOVE lockedUntil, lastFailureAt"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]av{":zero": n(0)},
+	}})
+	t.add(reasonAudit, st.auditPut(audit)...)
+	return st.run(ctx, "unlock user "+userID, t)
 }
 
 // RecordLoginSuccess resets the failure count and, when asked, upgrades the
@@ -446,12 +529,12 @@ func (st *Store) SetLockout(ctx context.Context, tenantID, userID string, until 
 func (st *Store) RecordLoginSuccess(ctx context.Context, tenantID, userID string, at time.Time, oldHash, upgradedHash string) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName: st.tableName(), Key: key(userPK(tenantID, userID), skUser),
-		UpdateExpression:          aws.String("SET failedLogins = :zero, lastLoginAt = :at REMOVE lockedUntil"),
+		UpdateExpression:          aws.String("SET failedLogins = :zero, lastLoginAt = :at REMOVE lockedUntil, lastFailureAt"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]av{":zero": n(0), ":at": s(ts(at))},
 	}
 	if upgradedHash != "" {
-		in.UpdateExpression = aws.String("SET failedLogins = :zero, lastLoginAt = :at, passwordHash = :new REMOVE lockedUntil")
+		in.UpdateExpression = aws.String("SET failedLogins = :zero, lastLoginAt = :at, passwordHash = :new REMOVE lockedUntil, lastFailureAt")
 		in.ConditionExpression = aws.String("attribute_exists(pk) AND passwordHash = :old")
 		in.ExpressionAttributeValues[":new"], in.ExpressionAttributeValues[":old"] = s(upgradedHash), s(oldHash)
 	}
@@ -465,15 +548,20 @@ func (st *Store) RecordLoginSuccess(ctx context.Context, tenantID, userID string
 	return classify("record login "+userID, err, accounts.CodeNotFound, "user not found")
 }
 
+// setPasswordExpr writes a new password: the version and the credential
+// epoch move on (ending every outstanding link), the lock and count clear.
+const setPasswordExpr = "SET passwordHash = :h, mustChangePassword = :mc, passwordChangedAt = :at, updatedAt = :at, failedLogins = :zero, version = :next " +
+	"REMOVE lockedUntil, lastFailureAt ADD credEpoch :one"
+
 // SetPassword replaces the hash if the user is still at version, with the
 // audit event in the same transaction when there is one.
 func (st *Store) SetPassword(ctx context.Context, tenantID, userID string, version int64, hash string, mustChange bool, at time.Time, audit *accounts.AuditEvent) error {
 	up := &ddb.Update{
 		TableName: st.tableName(), Key: key(userPK(tenantID, userID), skUser),
-		UpdateExpression:    aws.String("SET passwordHash = :h, mustChangePassword = :mc, passwordChangedAt = :at, updatedAt = :at, failedLogins = :zero, version = :next REMOVE lockedUntil"),
+		UpdateExpression:    aws.String(setPasswordExpr),
 		ConditionExpression: aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]av{
-			":h": s(hash), ":mc": b(mustChange), ":at": s(ts(at)), ":zero": n(0),
+			":h": s(hash), ":mc": b(mustChange), ":at": s(ts(at)), ":zero": n(0), ":one": n(1),
 			":v": n(version), ":next": &ddb.AttributeValueMemberN{Value: strconv.FormatInt(version+1, 10)},
 		},
 	}

@@ -54,6 +54,10 @@ type Env struct {
 	// functions that start reset jobs and the jobs-worker, which queues
 	// the batches it finds, send to it.
 	JobQueueURL string
+	// RecoveryQueueURL is the queue patrons' recovery requests go to
+	// (RECOVERY_QUEUE_URL); only the two forgot-password and
+	// forgot-username functions send to it.
+	RecoveryQueueURL string
 	// SESConfigurationSet is the SES configuration set mail is sent through
 	// (SES_CONFIGURATION_SET), whose event destination reports bounces and
 	// complaints; only the notices-worker sends.
@@ -66,6 +70,10 @@ type Env struct {
 // maxNoticeSendRate bounds NOTICE_SEND_RATE: well above any SES account's
 // rate, so that a typo (14000 for 14) is caught.
 const maxNoticeSendRate = 1000
+
+// minLookupKey is the shortest LOOKUP_KEY taken: 32 bytes, the strength of
+// the HMAC-SHA-256 it keys.
+const minLookupKey = 32
 
 // maxRowsPerChunk bounds ROWS_PER_CHUNK: a chunk must finish well inside
 // the worker's timeout, hashing a password per row.
@@ -105,6 +113,17 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 	if e.JobQueueURL, err = queueURL(getenv, "JOB_QUEUE_URL"); err != nil {
 		return e, err
 	}
+	if e.RecoveryQueueURL, err = queueURL(getenv, "RECOVERY_QUEUE_URL"); err != nil {
+		return e, err
+	}
+	if v := getenv("LOOKUP_KEY"); v != "" {
+		// The key of the hashes counters are kept under (Config.LookupKey):
+		// short, it could be guessed and the counters tied to names.
+		if len(v) < minLookupKey {
+			return e, fmt.Errorf("LOOKUP_KEY is %d bytes; it must be at least %d (the template generates 64)", len(v), minLookupKey)
+		}
+		e.Accounts.LookupKey = []byte(v)
+	}
 	e.SESConfigurationSet = strings.TrimSpace(getenv("SES_CONFIGURATION_SET"))
 	if e.Accounts.SignInURL, err = signInURL(getenv("SIGN_IN_URL")); err != nil {
 		return e, err
@@ -135,6 +154,22 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 			return e, fmt.Errorf("NOTICE_WORKER_CONCURRENCY=%q is not a whole number between 1 and 1000", v)
 		}
 		e.Accounts.NoticeWorkerConcurrency = c
+	}
+	for _, l := range []struct {
+		name string
+		to   *time.Duration
+	}{{"LOCKOUT_BASE", &e.Accounts.LockoutBase}, {"LOCKOUT_QUIET", &e.Accounts.LockoutQuiet}} {
+		// The first sign-in lock and the quiet period after which failures
+		// stop counting (lockout.go); the local stack's tests shorten them.
+		v := getenv(l.name)
+		if v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > 24*time.Hour {
+			return e, fmt.Errorf("%s=%q is not a duration between 100ms and 24h", l.name, v)
+		}
+		*l.to = d
 	}
 	if v := getenv("JOB_STALL_TIMEOUT"); v != "" {
 		// Read by the sweep only; a typo must not make it end every job.

@@ -40,7 +40,10 @@ func (h *Handlers) ObjectCreated(ctx context.Context, ev events.S3Event) error {
 			continue
 		}
 		rctx := logging.WithRequestID(ctx, r.ResponseElements["x-amz-request-id"])
-		if err := h.svc.IngestObject(rctx, r.S3.Bucket.Name, key, r.S3.Object.ETag, r.S3.Object.Size); err != nil {
+		// The version id pins the job to the object this event is about;
+		// S3 sends it for every object of a versioned bucket.
+		o := accounts.CreatedObject{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID, ETag: r.S3.Object.ETag, Size: r.S3.Object.Size}
+		if err := h.svc.IngestObject(rctx, o); err != nil {
 			h.log.ErrorContext(rctx, "ingest failed; will retry", "bucket", r.S3.Bucket.Name, "error", err.Error())
 			errs = append(errs, err)
 		}

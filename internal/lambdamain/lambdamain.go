@@ -47,14 +47,23 @@ func wire() (lambdaenv.Env, *accounts.Service, accounts.Blobs) {
 
 // Adapters builds the adapters env configures, and only those: the template
 // gives a function the variable of a service (MAIL_FROM, IMPORT_BUCKET,
-// CHUNK_QUEUE_URL, NOTICE_QUEUE_URL, JOB_QUEUE_URL) together with its IAM permission for it, so a function
+// CHUNK_QUEUE_URL, NOTICE_QUEUE_URL, JOB_QUEUE_URL, RECOVERY_QUEUE_URL) together with its IAM permission for it, so a function
 // holds a client exactly when it may use it, and one that may not gets the
 // domain's clear refusal rather than an AccessDenied at its first call.
 func Adapters(env lambdaenv.Env) accounts.Deps {
+	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.TableName)
 	deps := accounts.Deps{
-		Store:  dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.TableName),
+		Store:  store,
 		Hasher: passhash.New(env.Argon2),
 		Logger: env.Logger,
+		// Every function counts requests in the table it already has.
+		Throttle: store,
+		// The ILS's records, kept in the same table (the Circulation port's
+		// DynamoDB adapter); an adapter for a real ILS would go here.
+		Circulation: store,
+	}
+	if env.RecoveryQueueURL != "" {
+		deps.Recovery = sqsqueue.NewRecovery(env.SQS(), env.RecoveryQueueURL)
 	}
 	if env.MailFrom != "" {
 		deps.Mailer = sesmailer.New(env.SES(), env.MailFrom).WithConfigurationSet(env.SESConfigurationSet)

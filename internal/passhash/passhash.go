@@ -224,19 +224,53 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 
 // CheckEncoded reports whether encoded is a hash Verify can use, with the
 // same checks Verify makes, but without running the KDF: imports of hashes
-// migrated from other systems are checked row by row with it.
+// migrated from other systems are checked row by row with it. It also
+// refuses a readable hash below the import floor (bcrypt cost below 10,
+// argon2id below OWASP's minimums) with a CodeInvalid error that says why;
+// a malformed one is CodeInternal, as from Verify.
 func (h *Hasher) CheckEncoded(encoded string) error {
 	if err := checkBytes(encoded); err != nil {
 		return err
 	}
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
-		_, err := parseArgon2id(encoded)
-		return err
+		a, err := parseArgon2id(encoded)
+		if err != nil {
+			return err
+		}
+		return argon2idFloor(a.memoryKiB, a.time)
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
-		return checkBcrypt(encoded)
+		if err := checkBcrypt(encoded); err != nil {
+			return err
+		}
+		if cost := int(encoded[4]-'0')*10 + int(encoded[5]-'0'); cost < MinImportBcryptCost {
+			return accounts.FieldError("passwordHash", "bcrypt cost %d is below the floor of %d: such a hash is cheap to crack; have the user set a new password instead", cost, MinImportBcryptCost)
+		}
+		return nil
 	}
 	return malformed("unsupported algorithm")
+}
+
+// MinImportBcryptCost is the lowest bcrypt cost an import accepts (OWASP's
+// minimum for bcrypt). Verify still reads lower costs already stored.
+const MinImportBcryptCost = 10
+
+// argon2idMinimums are the OWASP Password Storage Cheat Sheet's equivalent
+// argon2id minimums (memory in KiB, passes), for one thread; more threads
+// do not lower the cost of an attack.
+var argon2idMinimums = []struct{ memoryKiB, time uint32 }{
+	{47104, 1}, {19456, 2}, {12288, 3}, {9216, 4}, {7168, 5},
+}
+
+// argon2idFloor refuses an imported argon2id hash weaker than every one of
+// OWASP's minimum configurations.
+func argon2idFloor(memoryKiB, time uint32) error {
+	for _, m := range argon2idMinimums {
+		if memoryKiB >= m.memoryKiB && time >= m.time {
+			return nil
+		}
+	}
+	return accounts.FieldError("passwordHash", "argon2id with m=%d KiB and t=%d is below OWASP's minimum (m=19456 KiB with t=2, or an equivalent such as m=47104 with t=1 or m=12288 with t=3); have the user set a new password instead", memoryKiB, time)
 }
 
 // checkBytes bounds the encoding's size and alphabet. Only printable ASCII

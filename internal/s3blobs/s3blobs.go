@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -46,10 +47,19 @@ func classify(op string, err error) error {
 	return accounts.Internal(fmt.Errorf("%s: %w", op, err))
 }
 
-// Open reads bytes [start, end) of an object, or from start to the end when
-// end < 0, streaming.
-func (b *Blobs) Open(ctx context.Context, bucket, key string, start, end int64) (io.ReadCloser, error) {
+// Open reads bytes [start, end) of the version v of an object, or from
+// start to the end when end < 0, streaming. The version id and the ETag (as
+// If-Match) both go with the request: either alone would do on a versioned
+// bucket, the ETag also on one that is not. A 412 or a missing version is
+// accounts.ErrObjectChanged.
+func (b *Blobs) Open(ctx context.Context, bucket, key string, v accounts.BlobVersion, start, end int64) (io.ReadCloser, error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	if v.VersionID != "" {
+		in.VersionId = aws.String(v.VersionID)
+	}
+	if v.ETag != "" {
+		in.IfMatch = aws.String(`"` + strings.Trim(v.ETag, `"`) + `"`)
+	}
 	switch {
 	case end >= 0 && end <= start:
 		return io.NopCloser(strings.NewReader("")), nil
@@ -60,14 +70,40 @@ func (b *Blobs) Open(ctx context.Context, bucket, key string, start, end int64) 
 	}
 	out, err := b.client.GetObject(ctx, in)
 	if err != nil {
+		if changed(err, v) {
+			return nil, fmt.Errorf("get %s: %w: %w", key, accounts.ErrObjectChanged, err)
+		}
 		return nil, classify("get "+key, err)
 	}
 	return out.Body, nil
 }
 
-// Head reads an object's size, ETag and user metadata.
-func (b *Blobs) Head(ctx context.Context, bucket, key string) (accounts.BlobInfo, error) {
-	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+// changed reports an error that says the version v is gone: 412 (the ETag
+// no longer matches), or, for a read by version, that version or the key
+// not found.
+func changed(err error, v accounts.BlobVersion) bool {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed {
+		return true
+	}
+	var ae smithy.APIError
+	if v.VersionID != "" && errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NoSuchVersion", "NoSuchKey":
+			return true
+		}
+	}
+	return false
+}
+
+// Head reads the size, ETag and user metadata of an object's version
+// versionID ("" the current one).
+func (b *Blobs) Head(ctx context.Context, bucket, key, versionID string) (accounts.BlobInfo, error) {
+	in := &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	out, err := b.client.HeadObject(ctx, in)
 	if err != nil {
 		return accounts.BlobInfo{}, classify("head "+key, err)
 	}
@@ -78,22 +114,40 @@ func (b *Blobs) Head(ctx context.Context, bucket, key string) (accounts.BlobInfo
 	return accounts.BlobInfo{Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), Metadata: meta}, nil
 }
 
-// Delete removes an object; a missing one is fine.
-func (b *Blobs) Delete(ctx context.Context, bucket, key string) error {
-	_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+// Delete removes the version versionID of an object for good, or the
+// current object with ""; a missing one is fine. On a versioned bucket only
+// the first removes the bytes: the second leaves them as a noncurrent
+// version (for the lifecycle rule to expire).
+func (b *Blobs) Delete(ctx context.Context, bucket, key, versionID string) error {
+	in := &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	_, err := b.client.DeleteObject(ctx, in)
 	if err != nil {
 		return classify("delete "+key, err)
 	}
 	return nil
 }
 
-// PresignPut returns a URL that uploads one object for ttl.
-func (b *Blobs) PresignPut(ctx context.Context, bucket, key string, ttl time.Duration) (string, error) {
-	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String("text/csv")}, s3.WithPresignExpires(ttl))
+// PresignUpload returns a URL that PUTs a CSV file to key for ttl. The
+// Content-Type and If-None-Match: * are signed, so the upload must send
+// both as returned; S3 refuses a second PUT while the key holds an object
+// (412), which makes a replayed URL create nothing.
+func (b *Blobs) PresignUpload(ctx context.Context, bucket, key string, ttl time.Duration) (accounts.PresignedUpload, error) {
+	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String("text/csv"), IfNoneMatch: aws.String("*"),
+	}, s3.WithPresignExpires(ttl))
 	if err != nil {
-		return "", classify("presign put "+key, err)
+		return accounts.PresignedUpload{}, classify("presign put "+key, err)
 	}
-	return req.URL, nil
+	up := accounts.PresignedUpload{URL: req.URL, Headers: map[string]string{}}
+	for name, v := range req.SignedHeader {
+		if !strings.EqualFold(name, "Host") && len(v) > 0 {
+			up.Headers[http.CanonicalHeaderKey(name)] = v[0]
+		}
+	}
+	return up, nil
 }
 
 // PresignGet returns a URL that downloads one object for ttl.

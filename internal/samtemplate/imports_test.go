@@ -173,7 +173,7 @@ func TestStackNamesGiveValidBucketNames(t *testing.T) {
 // maxReceives is each trigger queue's redrive policy: a chunk is parked
 // after five tries; a notice counts its own attempts, so its queue parks
 // only what the worker cannot read at all.
-var maxReceives = map[string]int{"ChunkQueue": 5, "NoticeQueue": 10, "JobQueue": 5}
+var maxReceives = map[string]int{"ChunkQueue": 5, "NoticeQueue": 10, "JobQueue": 5, "RecoveryQueue": 5}
 
 // deadLetterConsumers are the dead-letter queues a function reads (to
 // record what was given up on): they are the end of the line, with no
@@ -331,7 +331,7 @@ func TestImportTriggers(t *testing.T) {
 	if tr.Prefix != "imports/" || tr.Suffix != "" {
 		t.Errorf("S3 filter prefix %q suffix %q, want prefix imports/ only", tr.Prefix, tr.Suffix)
 	}
-	if key := accounts.ImportKey("kpu", "abc"); !strings.HasPrefix(key, tr.Prefix) {
+	if key := accounts.ImportKey("kpu", "abc", "def"); !strings.HasPrefix(key, tr.Prefix) {
 		t.Errorf("upload key %q is outside the trigger's prefix %q", key, tr.Prefix)
 	}
 	if strings.HasPrefix("reports/kpu/abc.csv", tr.Prefix) {
@@ -345,6 +345,7 @@ func TestImportTriggers(t *testing.T) {
 		{Function: "JobsDeadLettersFunction", Queue: "JobDeadLetterQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
 		{Function: "JobsWorkerFunction", Queue: "JobQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 10},
 		{Function: "NoticesWorkerFunction", Queue: "NoticeQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
+		{Function: "RecoveryWorkerFunction", Queue: "RecoveryQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
 	}
 	if !slices.Equal(sqst, want) {
 		t.Errorf("SQS triggers = %+v, want %+v", sqst, want)
@@ -405,7 +406,8 @@ func refsTo(v any, id string) []string {
 // serviceVars are the variables of the import and notice pipelines; each
 // function gets the ones it reads and no others.
 var serviceVars = []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK", "JOB_QUEUE_URL", "JOB_STALL_TIMEOUT",
-	"MAIL_FROM", "NOTICE_QUEUE_URL", "NOTICE_SEND_RATE", "NOTICE_WORKER_CONCURRENCY", "SES_CONFIGURATION_SET", "SIGN_IN_URL"}
+	"MAIL_FROM", "NOTICE_QUEUE_URL", "NOTICE_SEND_RATE", "NOTICE_WORKER_CONCURRENCY", "SES_CONFIGURATION_SET", "SIGN_IN_URL",
+	"RECOVERY_QUEUE_URL"}
 
 // optionalVars may be empty: the function then works out a default.
 var optionalVars = map[string]bool{"SIGN_IN_URL": true}
@@ -423,7 +425,7 @@ func TestServiceEnvironment(t *testing.T) {
 	values := map[string]string{"IMPORT_BUCKET": bucket, "CHUNK_QUEUE_URL": localQueueURL, "ROWS_PER_CHUNK": "250",
 		"MAIL_FROM": "no-reply@example.org", "NOTICE_QUEUE_URL": localNoticeQueueURL, "NOTICE_SEND_RATE": "14",
 		"NOTICE_WORKER_CONCURRENCY": "2", "SES_CONFIGURATION_SET": localConfigurationSet, "SIGN_IN_URL": "",
-		"JOB_QUEUE_URL": localJobQueueURL, "JOB_STALL_TIMEOUT": "30m"}
+		"JOB_QUEUE_URL": localJobQueueURL, "JOB_STALL_TIMEOUT": "30m", "RECOVERY_QUEUE_URL": localRecoveryQueueURL}
 	byDir := map[string]samtemplate.Function{}
 	for _, f := range fns {
 		byDir[f.Dir] = f
@@ -460,7 +462,7 @@ func TestServiceEnvironment(t *testing.T) {
 // trigger that feeds them.
 var triggerHandlers = map[string]*regexp.Regexp{
 	"s3":       regexp.MustCompile(`\bh\.ObjectCreated\b`),
-	"sqs":      regexp.MustCompile(`\bh\.(ImportChunks|Notices|JobTasks|DeadLetters)\b`),
+	"sqs":      regexp.MustCompile(`\bh\.(ImportChunks|Notices|JobTasks|DeadLetters|Recovery)\b`),
 	"sns":      regexp.MustCompile(`\bh\.MailEvents\b`),
 	"schedule": regexp.MustCompile(`\bh\.SweepJobs\b`),
 }
@@ -490,6 +492,7 @@ func TestEachServiceVariableComesWithItsGrant(t *testing.T) {
 			{"CHUNK_QUEUE_URL / sqs:SendMessage on ChunkQueue", has("CHUNK_QUEUE_URL"), slices.Contains(w.sqsSend, "ChunkQueue")},
 			{"NOTICE_QUEUE_URL / sqs:SendMessage on NoticeQueue", has("NOTICE_QUEUE_URL"), slices.Contains(w.sqsSend, "NoticeQueue")},
 			{"JOB_QUEUE_URL / sqs:SendMessage on JobQueue", has("JOB_QUEUE_URL"), slices.Contains(w.sqsSend, "JobQueue")},
+			{"RECOVERY_QUEUE_URL / sqs:SendMessage on RecoveryQueue", has("RECOVERY_QUEUE_URL"), slices.Contains(w.sqsSend, "RecoveryQueue")},
 			{"MAIL_FROM / ses:SendRawEmail", has("MAIL_FROM"), w.ses},
 			// The configuration set is a resource of the SES grant.
 			{"SES_CONFIGURATION_SET / ses:SendRawEmail", has("SES_CONFIGURATION_SET"), w.ses},

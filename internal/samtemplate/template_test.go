@@ -56,13 +56,16 @@ func loadTemplate(tb testing.TB) *samtemplate.Template {
 // localRefs are the local stand-ins for the template's resource references,
 // as the local stack passes them.
 var localRefs = map[string]string{"AccountsTable": "libaccounts", "ChunkQueue": localQueueURL,
-	"NoticeQueue": localNoticeQueueURL, "JobQueue": localJobQueueURL, "NoticeConfigurationSet": localConfigurationSet}
+	"NoticeQueue": localNoticeQueueURL, "JobQueue": localJobQueueURL, "NoticeConfigurationSet": localConfigurationSet,
+	"RecoveryQueue": localRecoveryQueueURL, "LookupKeySecret": localLookupSecret}
 
 const (
 	localQueueURL         = "http://127.0.0.1:9324/000000000000/libaccounts-chunks"
 	localNoticeQueueURL   = "http://127.0.0.1:9324/000000000000/libaccounts-notices"
 	localJobQueueURL      = "http://127.0.0.1:9324/000000000000/libaccounts-jobs"
 	localConfigurationSet = "libaccounts-local-notices"
+	localRecoveryQueueURL = "http://127.0.0.1:9324/000000000000/libaccounts-recovery"
+	localLookupSecret     = "arn:aws:secretsmanager:us-east-1:123456789012:secret:libaccounts-lookup"
 )
 
 func functionsByDir(tb testing.TB, tpl *samtemplate.Template) map[string]samtemplate.Function {
@@ -122,11 +125,23 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-users-password", method: "POST", path: "/v1/admin/users/{id}/password", authorized: true, memoryMB: 1024,
 		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "Query", "BatchWriteItem"},
 		sqsSend: []string{"NoticeQueue"}, env: noticeVars},
+	// Self-service recovery: the public handlers count and queue (no
+	// read at all); the worker resolves and raises the notice.
+	{dir: "functions/auth-forgot-password", method: "POST", path: "/v1/auth/forgot-password", memoryMB: 256,
+		actions: []string{"UpdateItem", "PutItem"}, sqsSend: []string{"RecoveryQueue"}, env: []string{"RECOVERY_QUEUE_URL"}},
+	{dir: "functions/auth-forgot-username", method: "POST", path: "/v1/auth/forgot-username", memoryMB: 256,
+		actions: []string{"UpdateItem", "PutItem"}, sqsSend: []string{"RecoveryQueue"}, env: []string{"RECOVERY_QUEUE_URL"}},
+	{dir: "functions/recovery-worker", trigger: "sqs", memoryMB: 256, index: "gsi2",
+		actions: []string{"GetItem", "Query", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"},
+		sqsSend: []string{"NoticeQueue"}, env: noticeVars},
 	{dir: "functions/auth-password-reset", method: "POST", path: "/v1/auth/password-reset", memoryMB: 1024,
-		actions: []string{"GetItem", "DeleteItem", "UpdateItem", "Query", "BatchWriteItem"}},
+		actions: []string{"GetItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "Query", "BatchWriteItem"},
+		sqsSend: []string{"NoticeQueue"}, env: noticeVars},
 	{dir: "functions/admin-users-deactivate", method: "POST", path: "/v1/admin/users/{id}/deactivate", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}},
 	{dir: "functions/admin-users-reactivate", method: "POST", path: "/v1/admin/users/{id}/reactivate", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem"}},
+	{dir: "functions/admin-users-unlock", method: "POST", path: "/v1/admin/users/{id}/unlock", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "UpdateItem", "PutItem"}},
 	{dir: "functions/admin-users-delete", method: "DELETE", path: "/v1/admin/users/{id}", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "GetItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "Query", "BatchWriteItem"}},
@@ -164,7 +179,7 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-imports-report", method: "GET", path: "/v1/admin/imports/{id}/report", authorized: true, memoryMB: 512, timeoutSec: 29,
 		actions: []string{"BatchGetItem", "GetItem", "Query"}, s3: []string{"PutObject reports/", "GetObject reports/"}, env: []string{"IMPORT_BUCKET"}},
 	{dir: "functions/admin-imports-cancel", method: "POST", path: "/v1/admin/imports/{id}/cancel", authorized: true, memoryMB: 256,
-		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "PutItem"}, s3: []string{"DeleteObject imports/"},
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "PutItem"}, s3: []string{"DeleteObject imports/", "DeleteObjectVersion imports/"},
 		sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/admin-sets-list", method: "GET", path: "/v1/admin/sets", authorized: true, memoryMB: 256,
 		actions: []string{"BatchGetItem", "Query"}, index: "gsi1"},
@@ -173,11 +188,11 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-sets-delete", method: "DELETE", path: "/v1/admin/sets/{id}", authorized: true, memoryMB: 256, timeoutSec: 29,
 		actions: []string{"BatchGetItem", "GetItem", "DeleteItem", "Query", "BatchWriteItem"}},
 	{dir: "functions/imports-ingest", trigger: "s3", memoryMB: 1024, timeoutSec: 300,
-		actions: []string{"GetItem", "PutItem", "UpdateItem"}, s3: []string{"GetObject imports/", "DeleteObject imports/"},
+		actions: []string{"GetItem", "PutItem", "UpdateItem"}, s3: []string{"GetObject imports/", "GetObjectVersion imports/", "DeleteObject imports/", "DeleteObjectVersion imports/"},
 		sqsSend: []string{"ChunkQueue", "NoticeQueue"}, env: []string{"IMPORT_BUCKET", "CHUNK_QUEUE_URL", "ROWS_PER_CHUNK", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/imports-worker", trigger: "sqs", memoryMB: 3538, timeoutSec: 300,
 		actions: []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "TransactWriteItems", "Query", "BatchWriteItem"},
-		s3:      []string{"GetObject imports/", "DeleteObject imports/"}, sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
+		s3:      []string{"GetObject imports/", "GetObjectVersion imports/", "DeleteObject imports/", "DeleteObjectVersion imports/"}, sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
 
 	// The notice pipeline: the worker alone mails (and hashes a temporary
 	// password, hence the memory); ses-events records what SES reports.
@@ -199,17 +214,58 @@ var wantFunctions = []wantFunction{
 	{dir: "functions/admin-jobs-report", method: "GET", path: "/v1/admin/jobs/{id}/report", authorized: true, memoryMB: 512, timeoutSec: 29,
 		actions: []string{"BatchGetItem", "GetItem", "Query"}, s3: []string{"PutObject reports/", "GetObject reports/"}, env: []string{"IMPORT_BUCKET"}},
 	{dir: "functions/admin-jobs-cancel", method: "POST", path: "/v1/admin/jobs/{id}/cancel", authorized: true, memoryMB: 256,
-		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "PutItem"}, s3: []string{"DeleteObject imports/"},
+		actions: []string{"BatchGetItem", "GetItem", "UpdateItem", "PutItem"}, s3: []string{"DeleteObject imports/", "DeleteObjectVersion imports/"},
 		sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/jobs-worker", trigger: "sqs", memoryMB: 512, timeoutSec: 120, index: "gsi1",
 		actions: []string{"GetItem", "PutItem", "UpdateItem", "TransactWriteItems", "Query", "BatchWriteItem"},
 		sqsSend: []string{"JobQueue", "NoticeQueue"}, env: []string{"JOB_QUEUE_URL", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/jobs-sweep", trigger: "schedule", memoryMB: 256, timeoutSec: 60, index: "gsi2",
-		actions: []string{"GetItem", "Query", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"}, s3: []string{"DeleteObject imports/"},
+		actions: []string{"GetItem", "Query", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"}, s3: []string{"DeleteObject imports/", "DeleteObjectVersion imports/"},
 		sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "JOB_STALL_TIMEOUT", "NOTICE_QUEUE_URL"}},
 	{dir: "functions/jobs-dead-letters", trigger: "sqs", memoryMB: 256, timeoutSec: 60,
 		actions: []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "Query", "BatchWriteItem"},
-		s3:      []string{"DeleteObject imports/"}, sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
+		s3:      []string{"DeleteObject imports/", "DeleteObjectVersion imports/"}, sqsSend: []string{"NoticeQueue"}, env: []string{"IMPORT_BUCKET", "NOTICE_QUEUE_URL"}},
+	// Linked accounts and the circulation they manage (issue 11).
+	{dir: "functions/me-share-phrases-create", method: "POST", path: "/v1/me/share-phrases", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query", "PutItem", "TransactWriteItems"}},
+	{dir: "functions/me-share-phrases-list", method: "GET", path: "/v1/me/share-phrases", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}},
+	{dir: "functions/me-share-phrases-delete", method: "DELETE", path: "/v1/me/share-phrases/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "DeleteItem", "PutItem", "TransactWriteItems"}},
+	{dir: "functions/me-links-create", method: "POST", path: "/v1/me/links", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem", "TransactWriteItems"}, sqsSend: []string{"NoticeQueue"}, env: noticeVars},
+	{dir: "functions/me-links-list", method: "GET", path: "/v1/me/links", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/me-links-confirm", method: "POST", path: "/v1/me/links/{id}/confirm", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query", "UpdateItem", "PutItem", "TransactWriteItems"}, sqsSend: []string{"NoticeQueue"}, env: noticeVars},
+	{dir: "functions/me-links-delete", method: "DELETE", path: "/v1/me/links/{id}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query", "DeleteItem", "PutItem", "TransactWriteItems"}, sqsSend: []string{"NoticeQueue"}, env: noticeVars},
+	{dir: "functions/me-activity", method: "GET", path: "/v1/me/activity", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "Query"}},
+	{dir: "functions/admin-users-links-list", method: "GET", path: "/v1/admin/users/{id}/links", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/admin-users-links-delete", method: "DELETE", path: "/v1/admin/users/{id}/links/{linkId}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query", "DeleteItem", "PutItem", "TransactWriteItems"}, sqsSend: []string{"NoticeQueue"}, env: noticeVars},
+	{dir: "functions/admin-users-checkouts-list", method: "GET", path: "/v1/admin/users/{id}/checkouts", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/admin-users-checkouts-create", method: "POST", path: "/v1/admin/users/{id}/checkouts", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem", "ConditionCheckItem", "TransactWriteItems"}},
+	{dir: "functions/admin-users-holds-list", method: "GET", path: "/v1/admin/users/{id}/holds", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/admin-users-holds-create", method: "POST", path: "/v1/admin/users/{id}/holds", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem", "ConditionCheckItem", "TransactWriteItems"}},
+	{dir: "functions/patrons-checkouts-list", method: "GET", path: "/v1/patrons/{id}/checkouts", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/patrons-checkouts-renew", method: "POST", path: "/v1/patrons/{id}/checkouts/{loanId}/renew", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem"}},
+	{dir: "functions/patrons-holds-list", method: "GET", path: "/v1/patrons/{id}/holds", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "Query"}},
+	{dir: "functions/patrons-holds-create", method: "POST", path: "/v1/patrons/{id}/holds", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem", "ConditionCheckItem", "TransactWriteItems"}},
+	{dir: "functions/patrons-holds-delete", method: "DELETE", path: "/v1/patrons/{id}/holds/{holdId}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "DeleteItem", "PutItem"}},
+	{dir: "functions/patrons-holds-update", method: "PATCH", path: "/v1/patrons/{id}/holds/{holdId}", authorized: true, memoryMB: 256,
+		actions: []string{"BatchGetItem", "GetItem", "PutItem"}},
 }
 
 func TestAuthenticatedFunctionsResolveCaller(t *testing.T) {
@@ -295,10 +351,10 @@ func TestFunctionEnvironment(t *testing.T) {
 
 	// Without a local value for the table or the queue, the error must say
 	// which reference is missing.
-	if _, err := loadTemplate(t).Functions(nil); err == nil || !strings.Contains(err.Error(), `"AccountsTable"`) {
-		t.Errorf("Functions(nil) error = %v, want one naming AccountsTable", err)
+	if _, err := loadTemplate(t).Functions(nil); err == nil {
+		t.Errorf("Functions(nil) error = nil, want one naming a missing reference")
 	}
-	for _, ref := range []string{"ChunkQueue", "NoticeQueue", "NoticeConfigurationSet"} {
+	for _, ref := range []string{"AccountsTable", "ChunkQueue", "NoticeQueue", "NoticeConfigurationSet", "RecoveryQueue", "LookupKeySecret"} {
 		refs := maps.Clone(localRefs)
 		delete(refs, ref)
 		if _, err := loadTemplate(t).Functions(refs); err == nil || !strings.Contains(err.Error(), `"`+ref+`"`) {
@@ -995,6 +1051,8 @@ func TestOutputs(t *testing.T) {
 		"ChunkDeadLetterQueueUrl":    "${ChunkDeadLetterQueue}",
 		"NoticeQueueUrl":             "${NoticeQueue}",
 		"NoticeDeadLetterQueueUrl":   "${NoticeDeadLetterQueue}",
+		"RecoveryQueueUrl":           "${RecoveryQueue}",
+		"RecoveryDeadLetterQueueUrl": "${RecoveryDeadLetterQueue}",
 		"NoticeConfigurationSetName": "${NoticeConfigurationSet}",
 		"SesEventsTopicArn":          "${SesEventsTopic}",
 	}
@@ -1011,8 +1069,8 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	// Routes() lists every route once, sorted, and only login and
-	// completing a reset link are public.
+	// Routes() lists every route once, sorted, and only login, the two
+	// recovery requests and completing a reset link are public.
 	routes := loadTemplate(t).Routes()
 	var public []string
 	seen := map[string]bool{}
@@ -1029,11 +1087,11 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("routes not sorted at %s", key)
 		}
 	}
-	if want := []string{"POST /v1/auth/login", "POST /v1/auth/password-reset"}; !slices.Equal(public, want) {
+	if want := []string{"POST /v1/auth/forgot-password", "POST /v1/auth/forgot-username", "POST /v1/auth/login", "POST /v1/auth/password-reset"}; !slices.Equal(public, want) {
 		t.Errorf("public routes = %v, want only %v", public, want)
 	}
-	if len(routes) != 36 {
-		t.Errorf("%d routes, want 36", len(routes))
+	if len(routes) != 59 {
+		t.Errorf("%d routes, want 59", len(routes))
 	}
 }
 

@@ -43,9 +43,10 @@ func TestAWSCLI(t *testing.T) {
 	}))
 	defer ts.Close()
 
-	// Only dummy credentials and empty config files: nothing of the machine.
+	// Only the local stack's credentials and empty config files: nothing of
+	// the machine.
 	cliEnv := []string{
-		"AWS_ACCESS_KEY_ID=dummy", "AWS_SECRET_ACCESS_KEY=dummy", "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
 	}

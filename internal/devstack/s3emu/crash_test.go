@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/libaccounts/libaccounts/internal/devstack/s3emu"
@@ -159,6 +160,8 @@ func TestSIGKILLDuringUpload(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest(http.MethodPut, url+"/"+bucket+"/imports/acme/half.csv", pr)
 		req.ContentLength = 8 << 20
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now())
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}

@@ -34,6 +34,11 @@ func errNoSuchKey(k string) *s3Error {
 	return &s3Error{status: http.StatusNotFound, code: "NoSuchKey", message: "The specified key does not exist.", key: k}
 }
 
+func errNoSuchVersion(k, v string) *s3Error {
+	return &s3Error{status: http.StatusNotFound, code: "NoSuchVersion", message: "The specified version does not exist.", key: k,
+		extra: []xmlField{{XMLName: xml.Name{Local: "VersionId"}, Value: v}}}
+}
+
 func errNoSuchUpload(id string) *s3Error {
 	return &s3Error{status: http.StatusNotFound, code: "NoSuchUpload", message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", uploadID: id}
 }

@@ -10,11 +10,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -175,8 +178,22 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// rawRequest sends a hand-made request and returns status and body.
-func rawRequest(t *testing.T, method, url string, body io.Reader, header http.Header) (int, http.Header, string) {
+// rawRequest sends a hand-made request, signed in its Authorization header
+// with the local credentials unless url is pre-signed, and returns status
+// and body. The payload hash signed is the request's X-Amz-Content-Sha256,
+// UNSIGNED-PAYLOAD when it has none.
+func rawRequest(t testing.TB, method, url string, body io.Reader, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	return sendRaw(t, method, url, body, header, !strings.Contains(url, "X-Amz-Signature="))
+}
+
+// rawUnsigned sends a hand-made request without signing it.
+func rawUnsigned(t testing.TB, method, url string, body io.Reader, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	return sendRaw(t, method, url, body, header, false)
+}
+
+func sendRaw(t testing.TB, method, url string, body io.Reader, header http.Header, sign bool) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -187,6 +204,17 @@ func rawRequest(t *testing.T, method, url string, body io.Reader, header http.He
 	}
 	if bl, ok := body.(interface{ Len() int }); ok {
 		req.ContentLength = int64(bl.Len())
+	}
+	if sign {
+		hash := req.Header.Get("X-Amz-Content-Sha256")
+		if hash == "" {
+			hash = "UNSIGNED-PAYLOAD"
+			req.Header.Set("X-Amz-Content-Sha256", hash)
+		}
+		creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -83,6 +83,9 @@ func (s *Server) putObject(w http.ResponseWriter, req *request) {
 		return
 	}
 	w.Header().Set("ETag", meta.ETag)
+	if meta.VersionID != "" {
+		w.Header().Set("x-amz-version-id", meta.VersionID)
+	}
 	w.Header().Set(checksumHeader(meta.ChecksumAlgorithm), meta.Checksum)
 	w.Header().Set("x-amz-checksum-type", "FULL_OBJECT")
 	w.Header().Set("Content-Length", "0")
@@ -90,24 +93,18 @@ func (s *Server) putObject(w http.ResponseWriter, req *request) {
 }
 
 func (s *Server) getObject(w http.ResponseWriter, req *request, head bool) {
-	obj, err := openObject(s.objectPath(req.bucket, req.key))
-	if errors.Is(err, fs.ErrNotExist) {
-		s.writeError(w, req, errNoSuchKey(req.key))
-		return
-	}
-	if err != nil {
-		s.log.Error("s3emu: open object", "bucket", req.bucket, "key", req.key, "error", err.Error())
-		s.writeError(w, req, errInternal())
+	obj, e := s.openVersion(req)
+	if e != nil {
+		s.writeError(w, req, e)
 		return
 	}
 	defer obj.Close()
 	meta := obj.meta
-	if meta.Key != req.key {
-		s.writeError(w, req, errNoSuchKey(req.key))
-		return
-	}
 	h := w.Header()
 	h.Set("ETag", meta.ETag)
+	if meta.VersionID != "" {
+		h.Set("x-amz-version-id", meta.VersionID)
+	}
 	h.Set("Last-Modified", meta.LastModified.UTC().Format(http.TimeFormat))
 	if status := checkConditions(req.r.Header, meta); status != 0 {
 		if status == http.StatusNotModified {
@@ -289,12 +286,129 @@ func parseRange(v string, size int64) (start, length int64, partial, ok bool) {
 	return a, b - a + 1, true, true
 }
 
+// openVersion opens the object a GET or HEAD names: the current version, or
+// the one ?versionId= names.
+func (s *Server) openVersion(req *request) (*storedObject, *s3Error) {
+	vid, byVersion := req.query.Get("versionId"), req.query.Has("versionId")
+	if byVersion && !validVersionID(vid) {
+		return nil, errInvalidArgument("Invalid version id specified")
+	}
+	missing := errNoSuchKey(req.key)
+	if byVersion {
+		missing = errNoSuchVersion(req.key, vid)
+	}
+	open := func(path string) (*storedObject, *s3Error) {
+		obj, err := openObject(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, missing
+		}
+		if err != nil {
+			s.log.Error("s3emu: open object", "bucket", req.bucket, "key", req.key, "error", err.Error())
+			return nil, errInternal()
+		}
+		if obj.meta.Key != req.key {
+			_ = obj.Close()
+			return nil, missing
+		}
+		return obj, nil
+	}
+	obj, e := open(s.objectPath(req.bucket, req.key))
+	if !byVersion || (e == nil && versionOrNull(obj.meta.VersionID) == vid) {
+		return obj, e
+	}
+	if obj != nil {
+		_ = obj.Close()
+	}
+	return open(s.versionPath(req.bucket, req.key, vid))
+}
+
 func (s *Server) deleteObject(w http.ResponseWriter, req *request) {
+	if req.query.Has("versionId") {
+		vid := req.query.Get("versionId")
+		if !validVersionID(vid) {
+			s.writeError(w, req, errInvalidArgument("Invalid version id specified"))
+			return
+		}
+		if e := s.removeVersion(req.bucket, req.key, vid); e != nil {
+			s.writeError(w, req, e)
+			return
+		}
+		w.Header().Set("x-amz-version-id", vid)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if s.versioned[req.bucket] {
+		// A delete marker: the current version becomes noncurrent and the
+		// key reads as missing. Markers themselves are not kept (nothing
+		// here lists versions).
+		unlock := s.lockKey(req.bucket, req.key)
+		_, e := s.keepNoncurrent(req.bucket, req.key)
+		unlock()
+		if e != nil {
+			s.writeError(w, req, e)
+			return
+		}
+		w.Header().Set("x-amz-delete-marker", "true")
+		w.Header().Set("x-amz-version-id", newVersionID())
+	}
 	if e := s.removeObject(req.bucket, req.key); e != nil {
 		s.writeError(w, req, e)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// removeVersion deletes one version for good. Deleting the current version
+// makes the newest noncurrent one current, as S3 does.
+func (s *Server) removeVersion(bucket, key, vid string) *s3Error {
+	unlock := s.lockKey(bucket, key)
+	defer unlock()
+	final := s.objectPath(bucket, key)
+	cur, err := readMetaFile(final)
+	if err == nil && cur.Key == key && versionOrNull(cur.VersionID) == vid {
+		if err := os.Remove(final); err != nil {
+			s.log.Error("s3emu: delete version", "key", key, "error", err.Error())
+			return errInternal()
+		}
+		_ = os.Remove(s.versionPath(bucket, key, vid)) // a copy a crash may have left
+		if newest := s.newestNoncurrent(bucket, key); newest != "" {
+			if err := os.Rename(newest, final); err != nil {
+				s.log.Error("s3emu: promote version", "key", key, "error", err.Error())
+				return errInternal()
+			}
+		}
+		_ = hostos.SyncDir(filepath.Dir(final))
+		return nil
+	}
+	p := s.versionPath(bucket, key, vid)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Error("s3emu: delete version", "key", key, "error", err.Error())
+		return errInternal()
+	}
+	_ = hostos.SyncDir(filepath.Dir(p))
+	return nil
+}
+
+// newestNoncurrent returns the file of the key's newest noncurrent version,
+// by sequencer, or "".
+func (s *Server) newestNoncurrent(bucket, key string) string {
+	dir := filepath.Dir(s.versionPath(bucket, key, "x"))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	best, bestSeq := "", ""
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		m, err := readMetaFile(p)
+		if err != nil || m.Key != key {
+			continue
+		}
+		if m.Sequencer > bestSeq {
+			best, bestSeq = p, m.Sequencer
+		}
+	}
+	return best
 }
 
 func (s *Server) removeObject(bucket, key string) *s3Error {

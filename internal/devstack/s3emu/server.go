@@ -18,12 +18,25 @@
 //
 // # Authentication
 //
-// This server is for a developer's machine only: it never verifies a
-// signature, header-signed or pre-signed, and accepts any access key. The
-// one check it makes is the lifetime of a pre-signed URL: a SigV4 URL whose
-// X-Amz-Date + X-Amz-Expires is past (or a SigV2 URL whose Expires is past)
-// is refused with 403 AccessDenied "Request has expired", as S3 does, so
-// tests can rely on upload links being short-lived.
+// Every request but a CORS preflight must be signed with Signature Version
+// 4 by an access key of Options.Credentials (the local stack's "local"),
+// in the Authorization header or as a pre-signed URL, and the signature is
+// verified as S3 verifies it (sigv4.go): an unsigned request is 403
+// AccessDenied, a changed key, method, query or signed header (a PUT signed
+// for Content-Type: text/csv sent with another type) 403
+// SignatureDoesNotMatch, an unknown key 403 InvalidAccessKeyId. A pre-signed
+// URL whose X-Amz-Date + X-Amz-Expires is past is 403 AccessDenied "Request
+// has expired", checked before the signature. SigV2 is refused.
+//
+// # Versioning and CORS
+//
+// A bucket whose Options.Configs entry says Versioned keeps every version:
+// PUT answers x-amz-version-id and the event record carries it, GET and HEAD
+// take ?versionId=, DELETE ?versionId= removes one version for good, and a
+// plain DELETE leaves the versions (a delete marker, which is not listed).
+// Its CORS rules answer preflights (OPTIONS with Origin and
+// Access-Control-Request-Method) with 200 or 403 AccessForbidden, and add
+// the CORS headers to the actual responses.
 //
 // # Uploads
 //
@@ -48,8 +61,8 @@
 // Each object is one file, Dir/buckets/<bucket>/objects/<sha256 of key>.obj,
 // holding the bytes followed by a JSON description (key, size, ETag,
 // headers, metadata, checksum, event sequencer). A key never becomes a path,
-// so no key can name a file outside Dir; keys with "." or ".." segments are
-// refused anyway (400 InvalidArgument), as are bucket names S3 would refuse.
+// so no key can name a file outside Dir, and keys with "." or ".." segments
+// are stored as S3 stores them; bucket names S3 would refuse are refused.
 // A new object is written to Dir/tmp, fsynced, and renamed over the old one
 // (then the directory is fsynced), so a reader sees the whole old object or
 // the whole new one, and a SIGKILL leaves one of them.
@@ -142,6 +155,19 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock dates objects and ends pre-signed URLs; default the real one.
 	Clock clock.Clock
+	// Configs holds the versioning and CORS rules of buckets of Buckets,
+	// as the template gives them; a bucket without one is unversioned and
+	// answers every CORS preflight 403.
+	Configs map[string]BucketConfig
+	// Credentials maps each access key id this server accepts to its
+	// secret; default {"local": "local"}, the local stack's.
+	Credentials map[string]string
+}
+
+// BucketConfig is the part of a bucket's configuration this server obeys.
+type BucketConfig struct {
+	Versioned bool
+	CORS      []CORSRule
 }
 
 // Server is a local S3 endpoint; it is an http.Handler.
@@ -158,6 +184,10 @@ type Server struct {
 
 	seqMu   sync.Mutex
 	lastSeq uint64
+
+	versioned map[string]bool
+	cors      map[string][]CORSRule
+	creds     map[string]string
 }
 
 const (
@@ -194,6 +224,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
+	}
+	s.versioned, s.cors, s.creds = map[string]bool{}, map[string][]CORSRule{}, opts.Credentials
+	for b, c := range opts.Configs {
+		s.versioned[b], s.cors[b] = c.Versioned, c.CORS
+	}
+	if s.creds == nil {
+		s.creds = map[string]string{"local": "local"}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -250,11 +287,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.query = q
+	if e := parsePath(req); e != nil {
+		s.writeError(w, req, e)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		// A CORS preflight carries no credentials, on S3 too.
+		s.preflight(w, req)
+		return
+	}
+	s.corsHeaders(w, req)
 	if e := s.checkPresigned(req); e != nil {
 		s.writeError(w, req, e)
 		return
 	}
-	if e := parsePath(req); e != nil {
+	if e := s.authenticate(req); e != nil {
 		s.writeError(w, req, e)
 		return
 	}
@@ -323,22 +370,15 @@ func validBucketName(b string) bool {
 
 var ipLikeRE = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
 
-// checkKey refuses what S3 would (empty, too long) and what this server
-// refuses on principle: "." and ".." segments, and NUL.
+// checkKey refuses what S3 would: an empty or too long key. "." and ".."
+// segments are ordinary characters of a key to S3, and here too: a key never
+// becomes a path.
 func checkKey(key string) *s3Error {
 	if key == "" {
 		return errInvalidArgument("an object key may not be empty")
 	}
 	if len(key) > maxKeyLen {
 		return &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long"}
-	}
-	if strings.ContainsRune(key, 0) {
-		return errInvalidArgument("an object key may not contain NUL")
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "." || seg == ".." {
-			return errInvalidArgument("the local S3 refuses object keys with '.' or '..' path segments")
-		}
 	}
 	return nil
 }
@@ -418,8 +458,7 @@ func unsupportedSubresource(q url.Values) bool {
 			return true
 		}
 	}
-	// Buckets are unversioned: only the current version, "null", exists.
-	return q.Has("versionId") && q.Get("versionId") != "null"
+	return false
 }
 
 // checkPresigned refuses an expired pre-signed URL. Signatures are not
@@ -485,3 +524,10 @@ func newRequestID() string { return strings.ToUpper(hostos.RandomHex(8)) }
 func newHostID() string { return base64.StdEncoding.EncodeToString(hostos.Random(24)) }
 
 func newUploadID() string { return hostos.RandomHex(16) }
+
+// newVersionID makes a version id: 32 characters, as S3's are.
+func newVersionID() string { return hostos.RandomHex(16) }
+
+var versionIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func validVersionID(v string) bool { return v == "null" || versionIDRE.MatchString(v) }

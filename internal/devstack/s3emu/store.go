@@ -53,6 +53,8 @@ type objectMeta struct {
 	Parts              int               `json:"parts,omitempty"`
 	PartSizes          []int64           `json:"part_sizes,omitempty"` // multipart objects: for GET ?partNumber
 	Sequencer          string            `json:"sequencer,omitempty"`
+	// VersionID is set in a versioned bucket; "" reads as S3's "null".
+	VersionID string `json:"version_id,omitempty"`
 }
 
 // bucketDir is where a bucket's files live; the name is validated first.
@@ -62,6 +64,14 @@ func (s *Server) bucketDir(bucket string) string { return filepath.Join(s.dir, "
 func (s *Server) objectPath(bucket, key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(s.bucketDir(bucket), "objects", hex.EncodeToString(sum[:])+".obj")
+}
+
+// versionPath is where a noncurrent version of a key lives in a versioned
+// bucket: Dir/buckets/<b>/versions/<sha256 of key>/<version id>.obj. The
+// current version stays at objectPath, so plain reads cost what they did.
+func (s *Server) versionPath(bucket, key, versionID string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(s.bucketDir(bucket), "versions", hex.EncodeToString(sum[:]), versionID+".obj")
 }
 
 func (s *Server) uploadDir(bucket, uploadID string) string {
@@ -265,6 +275,9 @@ type intent struct {
 	Key       string `json:"key"`
 	Temp      string `json:"temp"`           // the new object file, until renamed
 	Prev      string `json:"prev,omitempty"` // hard link to the replaced object, for a rollback
+	// PrevVersion is the noncurrent copy of the replaced version (versioned
+	// buckets), removed again by a rollback that makes it current.
+	PrevVersion string `json:"prev_version,omitempty"`
 	// UploadDir is the multipart upload to remove once announced.
 	UploadDir string               `json:"upload_dir,omitempty"`
 	Record    events.S3EventRecord `json:"record"`
@@ -317,9 +330,22 @@ func (s *Server) store(f *os.File, meta *objectMeta, bucket string, eventName st
 	// versions replace each other.
 	meta.Sequencer = s.nextSequencer()
 	meta.LastModified = s.now().UTC().Truncate(time.Millisecond)
+	prevVersion := ""
+	if s.versioned[bucket] {
+		meta.VersionID = newVersionID()
+		var e *s3Error
+		if prevVersion, e = s.keepNoncurrent(bucket, meta.Key); e != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+			return nil, "", e
+		}
+	}
 	if err := finishFile(f, meta); err != nil {
 		_ = f.Close()
 		_ = os.Remove(tmp)
+		if prevVersion != "" {
+			_ = os.Remove(prevVersion)
+		}
 		s.log.Error("s3emu: write object", "bucket", bucket, "key", meta.Key, "error", err.Error())
 		return nil, "", errInternal()
 	}
@@ -338,7 +364,7 @@ func (s *Server) store(f *os.File, meta *objectMeta, bucket string, eventName st
 		}
 		return nil, "", nil
 	}
-	in := &intent{Sequencer: meta.Sequencer, Bucket: bucket, Key: meta.Key, Temp: tmp, UploadDir: uploadDir,
+	in := &intent{Sequencer: meta.Sequencer, Bucket: bucket, Key: meta.Key, Temp: tmp, UploadDir: uploadDir, PrevVersion: prevVersion,
 		Record: s.eventRecord(eventName, bucket, meta, req)}
 	prev := filepath.Join(s.tmpDir, meta.Sequencer+".prev")
 	if err := os.Link(final, prev); err == nil {
@@ -352,6 +378,9 @@ func (s *Server) store(f *os.File, meta *objectMeta, bucket string, eventName st
 		_ = os.Remove(tmp)
 		if in.Prev != "" {
 			_ = os.Remove(in.Prev)
+		}
+		if in.PrevVersion != "" {
+			_ = os.Remove(in.PrevVersion)
 		}
 		s.log.Error("s3emu: "+what, "bucket", bucket, "key", meta.Key, "error", err.Error())
 		return nil, "", errInternal()
@@ -373,6 +402,41 @@ func (s *Server) store(f *os.File, meta *objectMeta, bucket string, eventName st
 		s.log.Error("s3emu: sync object directory", "error", err.Error())
 	}
 	return in, intentPath, nil
+}
+
+// keepNoncurrent links the current version of key, if any, into the key's
+// versions directory before a new version replaces it, and returns that
+// link. The caller holds the key's lock.
+func (s *Server) keepNoncurrent(bucket, key string) (string, *s3Error) {
+	final := s.objectPath(bucket, key)
+	cur, err := readMetaFile(final)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && cur.Key != key) {
+		return "", nil
+	}
+	if err != nil {
+		s.log.Error("s3emu: read object", "key", key, "error", err.Error())
+		return "", errInternal()
+	}
+	p := s.versionPath(bucket, key, versionOrNull(cur.VersionID))
+	if err := mkdirDurable(filepath.Dir(p)); err != nil {
+		s.log.Error("s3emu: keep noncurrent version", "key", key, "error", err.Error())
+		return "", errInternal()
+	}
+	if err := os.Link(final, p); err != nil && !errors.Is(err, fs.ErrExist) {
+		s.log.Error("s3emu: keep noncurrent version", "key", key, "error", err.Error())
+		return "", errInternal()
+	}
+	if err := hostos.SyncDir(filepath.Dir(p)); err != nil {
+		return "", errInternal()
+	}
+	return p, nil
+}
+
+func versionOrNull(v string) string {
+	if v == "" {
+		return "null"
+	}
+	return v
 }
 
 // checkWriteConditions applies S3's conditional writes: If-None-Match: *
@@ -427,6 +491,10 @@ func (s *Server) rollback(in *intent) error {
 	if in.Prev != "" {
 		if err := os.Rename(in.Prev, final); err != nil {
 			return err
+		}
+		if in.PrevVersion != "" {
+			// Current again: no longer also a noncurrent version.
+			_ = os.Remove(in.PrevVersion)
 		}
 	} else if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -537,6 +605,7 @@ func (s *Server) eventRecord(name, bucket string, meta *objectMeta, req *request
 				Size:          meta.Size,
 				ETag:          strings.Trim(meta.ETag, `"`),
 				Sequencer:     meta.Sequencer,
+				VersionID:     meta.VersionID,
 			},
 		},
 	}

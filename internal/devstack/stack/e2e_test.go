@@ -201,7 +201,7 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 	}
 	// Only the list of functions matters here; the stack gave them their
 	// real references.
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "JobQueue": "unused", "NoticeConfigurationSet": "unused"})
+	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "JobQueue": "unused", "NoticeConfigurationSet": "unused", "RecoveryQueue": "unused", "LookupKeySecret": "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}

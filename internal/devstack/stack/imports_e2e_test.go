@@ -186,7 +186,9 @@ func TestImportsThroughTheLocalStack(t *testing.T) {
 func putFile(tb testing.TB, url, body string) {
 	tb.Helper()
 	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	// The headers the URL is signed for.
 	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("If-None-Match", "*")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)

@@ -26,7 +26,7 @@ func runningImport(tb testing.TB, store *dynamostore.Store, bucket, startedBy st
 	now := time.Now().UTC()
 	j := accounts.Job{TenantID: "kpu", ID: benchUserID(), Kind: accounts.JobUsers, Mode: accounts.ModeCreate, Status: accounts.JobPending,
 		Bucket: bucket, StartedBy: startedBy, CreatedAt: now}
-	j.Key = accounts.ImportKey("kpu", j.ID)
+	j.Key = accounts.ImportKey("kpu", j.ID, benchUserID())
 	if err := store.CreateJob(ctx, j); err != nil {
 		tb.Fatal(err)
 	}

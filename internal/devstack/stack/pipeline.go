@@ -60,6 +60,13 @@ func snsEventQueue(function string) string { return "snsevents-" + function }
 // send not yet written, which on AWS does not happen either.
 const snsDelay = time.Second
 
+// The one access key the local S3 accepts: the functions', the CLI's and
+// the tests' (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY below).
+const (
+	localAccessKey = "local"
+	localSecretKey = "local"
+)
+
 // localAccountID is the account the local queues' URLs and ARNs name.
 const localAccountID = "123456789012"
 
@@ -134,11 +141,23 @@ func startPipeline(tpl *samtemplate.Template, dataDir, host string, s3Port int, 
 	}
 
 	var buckets []string
+	configs := map[string]s3emu.BucketConfig{}
 	for _, t := range triggers {
 		name, err := tpl.BucketName(t.Bucket)
 		if err != nil {
 			return nil, err
 		}
+		// The bucket's versioning and CORS rules are the template's, so a
+		// browser upload and a replaced object behave as on AWS.
+		set, err := tpl.BucketSettings(t.Bucket)
+		if err != nil {
+			return nil, err
+		}
+		cfg := s3emu.BucketConfig{Versioned: set.Versioned}
+		for _, r := range set.CORS {
+			cfg.CORS = append(cfg.CORS, s3emu.CORSRule{AllowedOrigins: r.AllowedOrigins, AllowedMethods: r.AllowedMethods, AllowedHeaders: r.AllowedHeaders, ExposedHeaders: r.ExposedHeaders, MaxAge: r.MaxAge})
+		}
+		configs[name] = cfg
 		buckets = append(buckets, name)
 		if p.bucket == "" {
 			p.bucket = name
@@ -160,7 +179,7 @@ func startPipeline(tpl *samtemplate.Template, dataDir, host string, s3Port int, 
 		}
 		return nil
 	}
-	if p.s3, err = s3emu.New(s3emu.Options{Dir: filepath.Join(dataDir, "s3"), Buckets: buckets, OnObjectCreated: onCreated, Logger: log}); err != nil {
+	if p.s3, err = s3emu.New(s3emu.Options{Dir: filepath.Join(dataDir, "s3"), Buckets: buckets, Configs: configs, OnObjectCreated: onCreated, Logger: log, Credentials: map[string]string{localAccessKey: localSecretKey}}); err != nil {
 		p.close()
 		return nil, fmt.Errorf("start local S3: %w", err)
 	}
@@ -242,7 +261,7 @@ func (p *pipeline) env(apiURL string) map[string]string {
 // refs resolves the template's references to the local resources: the
 // table, queues and configuration sets.
 func (p *pipeline) refs() map[string]string {
-	out := map[string]string{"AccountsTable": TableName}
+	out := map[string]string{"AccountsTable": TableName, "LookupKeySecret": lookupSecretRef}
 	for name, u := range p.queueURL {
 		out[name] = u
 	}

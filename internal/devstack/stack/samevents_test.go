@@ -407,7 +407,11 @@ func startSAMHarness(tb testing.TB, forwardQueue bool) *samHarness {
 	}
 	s3http := httptest.NewServer(s3srv)
 	tb.Cleanup(s3http.Close)
-	h.s3 = s3.New(s3.Options{BaseEndpoint: aws.String(s3http.URL), UsePathStyle: true, Region: "us-east-1", Credentials: aws.AnonymousCredentials{}})
+	h.s3 = s3.New(s3.Options{BaseEndpoint: aws.String(s3http.URL), UsePathStyle: true, Region: "us-east-1",
+		// The local S3 checks signatures: the stack's credentials.
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}, nil
+		})})
 
 	var sqsHandler http.Handler
 	sqshttp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sqsHandler.ServeHTTP(w, r) }))
@@ -545,6 +549,7 @@ var samExpect = map[string]struct{ asShipped, signedIn int }{
 	"admin-users-password":    {401, 404},
 	"admin-users-deactivate":  {401, 404},
 	"admin-users-reactivate":  {401, 404},
+	"admin-users-unlock":      {401, 404},
 	"admin-users-delete":      {401, 404},
 	"admin-users-bulk":        {401, 200}, // one "not found" result per id
 	"admin-usernames-suggest": {401, 200},
@@ -842,6 +847,7 @@ func TestCaptureSAMEvents(t *testing.T) {
 	started := call(admin, "POST", "/v1/admin/imports", map[string]any{"kind": "set", "setName": "Spring password resets"}, 201)
 	req, _ := http.NewRequest(http.MethodPut, str(started, "uploadUrl"), strings.NewReader("Primary ID\n0012345\n"))
 	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("If-None-Match", "*") // signed, with the content type
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("upload: %v %v", resp, err)
 	}
@@ -917,7 +923,7 @@ func TestSAMEnvVars(t *testing.T) {
 	if err := decodeStrict(data, &file); err != nil {
 		t.Fatalf("testdata/sam/env.json: want {\"Parameters\" or a logical id: {NAME: value}}: %v", err)
 	}
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": "-", "ChunkQueue": "-", "NoticeQueue": "-", "JobQueue": "-", "NoticeConfigurationSet": "-"})
+	fns, err := tpl.Functions(map[string]string{"AccountsTable": "-", "ChunkQueue": "-", "NoticeQueue": "-", "JobQueue": "-", "NoticeConfigurationSet": "-", "RecoveryQueue": "-", "LookupKeySecret": "-"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,6 +217,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	lookup, err := lookupKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	configs := make([]lambdaemu.FunctionConfig, 0, len(fns))
 	for _, f := range fns {
 		env := map[string]string{}
@@ -231,6 +235,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"AWS_ACCESS_KEY_ID":         "local",
 			"AWS_SECRET_ACCESS_KEY":     "local",
 			"RESET_PAGE_URL":            st.APIURL + "/_local/reset",
+			"LOOKUP_KEY":                lookup,
 		} {
 			env[k] = v
 		}
@@ -379,6 +384,13 @@ func (st *Stack) SESStats() sesemu.Stats { return st.ses.Stats() }
 
 // PIDs lists the processes running a function, for measurements.
 func (st *Stack) PIDs(function string) []int { return st.lambdas.PIDs(function) }
+
+// QueueStats counts the messages of a queue (its logical id in the
+// template) that can be received now and those in flight: a test waits for
+// a queue to drain, and a bench reports its backlog, without sleeping.
+func (st *Stack) QueueStats(queue string) (visible, inFlight int, err error) {
+	return st.pipe.sqs.Stats(queue)
+}
 
 // Invoke calls one function of the template directly, as Lambda would.
 func (st *Stack) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {

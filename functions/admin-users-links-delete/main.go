@@ -1,0 +1,9 @@
+// Command admin-users-links-delete is the Lambda function behind DELETE /v1/admin/users/{id}/links/{linkId}.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.AdminRemoveLink }) }

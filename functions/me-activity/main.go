@@ -1,0 +1,9 @@
+// Command me-activity is the Lambda function behind GET /v1/me/activity.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.MyActivity }) }

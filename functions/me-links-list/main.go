@@ -1,0 +1,9 @@
+// Command me-links-list is the Lambda function behind GET /v1/me/links.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.ListLinks }) }

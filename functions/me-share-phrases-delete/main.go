@@ -1,0 +1,9 @@
+// Command me-share-phrases-delete is the Lambda function behind DELETE /v1/me/share-phrases/{id}.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.RevokeSharePhrase }) }

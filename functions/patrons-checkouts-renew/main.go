@@ -1,0 +1,9 @@
+// Command patrons-checkouts-renew is the Lambda function behind POST /v1/patrons/{id}/checkouts/{loanId}/renew.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.RenewCheckout }) }

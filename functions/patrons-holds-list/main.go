@@ -1,0 +1,9 @@
+// Command patrons-holds-list is the Lambda function behind GET /v1/patrons/{id}/holds.
+package main
+
+import (
+	"github.com/libaccounts/libaccounts/internal/apigw"
+	"github.com/libaccounts/libaccounts/internal/lambdamain"
+)
+
+func main() { lambdamain.API(func(a *apigw.API) any { return a.PatronHolds }) }
