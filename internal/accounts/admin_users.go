@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // CreateUserInput is a staff member's new account. Exactly one of Password
@@ -245,8 +246,18 @@ func (s *Service) ListUsers(ctx context.Context, c Caller, q UserQuery) (UserPag
 		}
 		q.Role = roles[0]
 	}
-	if len(q.Prefix) > 4*maxUsernameRunes {
-		return UserPage{}, FieldError("prefix", "prefix is too long")
+	if n := utf8.RuneCountInString(q.Prefix); n > maxUsernameRunes {
+		return UserPage{}, FieldError("prefix", "prefix must be at most %d characters (got %d)", maxUsernameRunes, n)
+	}
+	// The exact searches become DynamoDB keys, which have limits of their
+	// own: refuse what no stored value could be, naming the parameter.
+	if n := utf8.RuneCountInString(q.Email); n > maxEmailBytes {
+		return UserPage{}, FieldError("email", "email must be at most %d characters (got %d)", maxEmailBytes, n)
+	}
+	for field, v := range map[string]string{"barcode": q.Barcode, "primaryId": q.PrimaryID} {
+		if n := utf8.RuneCountInString(v); n > maxIdentifier {
+			return UserPage{}, FieldError(field, "%s must be at most %d characters (got %d)", field, maxIdentifier, n)
+		}
 	}
 	q.Prefix = UsernameKey(q.Prefix)
 	if q.Email != "" || q.Barcode != "" || q.PrimaryID != "" {

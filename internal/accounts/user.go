@@ -88,6 +88,7 @@ func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(em
 const (
 	maxUsernameRunes = 128
 	maxIdentifier    = 64
+	maxEmailBytes    = 254 // RFC 5321's path limit, less the angle brackets
 	maxListEntries   = 100
 	maxListEntry     = 100
 	maxRoles         = 20
@@ -119,8 +120,8 @@ func normalizeEmail(field, s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	if len(s) > 254 {
-		return "", FieldError(field, "e-mail address must be at most 254 characters")
+	if len(s) > maxEmailBytes {
+		return "", FieldError(field, "e-mail address must be at most %d characters", maxEmailBytes)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -75,8 +76,29 @@ func (f UsernameFormat) Check(field, username string) error {
 	return FieldError(field, "username must follow this library's format %s, e.g. %s", string(f), f.Example())
 }
 
+// maxNameRunes bounds the names a username is suggested from.
+const maxNameRunes = 512
+
+// fill makes the username the format gives for a name, short enough that
+// create accepts it with a counter appended: long names are cut, each part
+// to the same length.
 func (f UsernameFormat) fill(first, last string) (string, error) {
+	for field, v := range map[string]string{"firstName": first, "lastName": last} {
+		if n := utf8.RuneCountInString(v); n > maxNameRunes {
+			return "", FieldError(field, "%s must be at most %d characters (got %d)", map[string]string{"firstName": "first name", "lastName": "last name"}[field], maxNameRunes, n)
+		}
+	}
 	first, last = asciiName(first), asciiName(last)
+	for part := maxUsernameRunes; ; part-- {
+		u, err := f.fillParts(first[:min(len(first), part)], last[:min(len(last), part)])
+		// Room for the counter SuggestUsername appends ("…500").
+		if err != nil || len(u) <= maxUsernameRunes-3 || part == 1 {
+			return u, err
+		}
+	}
+}
+
+func (f UsernameFormat) fillParts(first, last string) (string, error) {
 	needs := func(p string) bool { return strings.Contains(string(f), p) }
 	if first == "" && (needs("{first}") || needs("{first1}")) {
 		return "", FieldError("firstName", "first name needs at least one letter a-z (accents are dropped)")

@@ -171,6 +171,16 @@ func TestBadBodiesGetClearErrors(t *testing.T) {
 		{"huge", `{"tenant":"` + strings.Repeat("k", 70<<10) + `"}`, "application/json", false, 413, "larger than"},
 		{"bad base64", `%%%`, "application/json", true, 400, "base64"},
 		{"missing fields", `{"tenant":"kpu"}`, "application/json", false, 400, "required"},
+		{"null", `null`, "application/json", false, 400, "must be a JSON object"},
+		{"string", ` "kpu"`, "application/json", false, 400, "must be a JSON object"},
+		{"not utf-8", "{\"tenant\":\"kpu\",\"username\":\"ann\xff\",\"password\":\"" + secret + "\"}", "application/json", false, 400, "not valid UTF-8 (at byte 31)"},
+		{"lone high surrogate", `{"tenant":"kpu","username":"ann\ud800","password":"` + secret + `"}`, "application/json", false, 400, `lone surrogate \uD800`},
+		{"high then not low", `{"tenant":"kpu","username":"ann\ud800\u0041","password":"` + secret + `"}`, "application/json", false, 400, "lone surrogate"},
+		{"lone low surrogate", `{"tenant":"kpu","username":"ann\uDC00x","password":"` + secret + `"}`, "application/json", false, 400, "lone surrogate"},
+		{"high at the end", `{"tenant":"kpu","username":"ann\ud83d`, "application/json", false, 400, "lone surrogate"},
+		{"utf-16", `{"tenant":"kpu","username":"a","password":"x"}`, "application/json; charset=utf-16", false, 400, "charset must be utf-8"},
+		{"escaped backslash then u", `{"tenant":"kpu","username":"a\\ud800","password":"` + secret + `"}`, "application/json", false, 401, "invalid username or password"},
+		{"a real pair", `{"tenant":"kpu","username":"\ud83d\ude00","password":"` + secret + `"}`, "application/json; charset=UTF-8", false, 401, "invalid username or password"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -119,6 +120,9 @@ func (a *API) serve(ctx context.Context, req Request, r route) (resp Response, _
 		}
 	}()
 	var out reply
+	if err = checkParams(req); err != nil {
+		return errorResponse(err, rid), nil
+	}
 	out, err = r(ctx, req)
 	if err != nil {
 		return errorResponse(err, rid), nil
@@ -201,18 +205,31 @@ func decodeBody(req Request, v any, limit int, optional bool) error {
 		return nil
 	}
 	if ct := header(req, "content-type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 			// Refusing form encodings also keeps cross-site HTML forms from
 			// posting to the API.
 			return accounts.E(accounts.CodeInvalid, "Content-Type must be application/json (got %s)", accounts.Truncate(mt, 60))
 		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			// JSON is UTF-8 (RFC 8259 §8.1); reading UTF-16 as UTF-8 would
+			// store mangled names.
+			return accounts.E(accounts.CodeInvalid, "Content-Type charset must be utf-8 (got %s)", accounts.Truncate(cs, 30))
+		}
 	}
 	if len(body) > limit {
 		return accounts.E(accounts.CodeTooLarge, "request body is larger than %d bytes", limit)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return accounts.E(accounts.CodeInvalid, "request body is empty; expected a JSON object")
+	}
+	if trimmed[0] != '{' {
+		// encoding/json would take null as "no fields" and go ahead.
+		return accounts.E(accounts.CodeInvalid, "request body must be a JSON object")
+	}
+	if err := checkJSONText(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -250,6 +267,29 @@ func lookupHeader(req Request, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// maxParam bounds every query and path parameter before a route sees it;
+// routes hold their own, tighter limits (a barcode's 64 characters).
+const maxParam = 1024
+
+// checkParams refuses query and path parameters no route could use: too
+// long, or not UTF-8, naming the parameter.
+func checkParams(req Request) error {
+	for _, p := range []map[string]string{req.QueryStringParameters, req.PathParameters} {
+		for k, v := range p {
+			if len(k) > 64 || !utf8.ValidString(k) {
+				return accounts.E(accounts.CodeInvalid, "a parameter name is too long or not UTF-8")
+			}
+			if len(v) > maxParam {
+				return accounts.FieldError(k, "%s must be at most %d bytes (got %d)", k, maxParam, len(v))
+			}
+			if !utf8.ValidString(v) {
+				return accounts.FieldError(k, "%s is not valid UTF-8", k)
+			}
+		}
+	}
+	return nil
 }
 
 // knownParams refuses query parameters a route does not know, so that a
