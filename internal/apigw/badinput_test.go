@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/libaccounts/libaccounts/internal/apigw"
 )
 
 // TestEveryLongInputIsA400NamingIt: values that became DynamoDB keys or
@@ -70,5 +72,47 @@ func TestEveryLongInputIsA400NamingIt(t *testing.T) {
 	// still be one create takes.
 	if status, next, body := suggest(strings.Repeat("Sadie", 60), strings.Repeat("Park", 75)); status != http.StatusOK || next == name || len(next) > 128 {
 		t.Errorf("second suggestion: %d %q %s", status, next, body)
+	}
+}
+
+// TestStaffRoutesAuthorizeBeforeReading: a patron's request to a staff
+// route was told how its body was wrong (400 naming a field) before it was
+// refused; it must learn only that it may not.
+func TestStaffRoutesAuthorizeBeforeReading(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "kpu")
+	ctx := context.Background()
+	_, kpu := e.login(t, "kpu", "admin", adminPassword)
+	if resp, _ := e.api.CreateUser(ctx, kpu("POST /v1/admin/users", `{"username":"pat","password":"a fine long passphrase"}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Body)
+	}
+	_, pat := e.login(t, "kpu", "pat", "a fine long passphrase")
+	body, _ := json.Marshal(map[string]string{"currentPassword": "a fine long passphrase", "newPassword": "my own long passphrase"})
+	if resp, _ := e.api.ChangePassword(ctx, pat("POST /v1/me/password", string(body))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("change password: %d %s", resp.StatusCode, resp.Body)
+	}
+	_, pat = e.login(t, "kpu", "pat", "my own long passphrase")
+	for _, tc := range []struct {
+		name string
+		call func(context.Context, apigw.Request) (apigw.Response, error)
+		req  apigw.Request
+	}{
+		{"settings with an unknown field", e.api.UpdateSettings, pat("PATCH /v1/admin/settings", `{"noSuchSetting":true}`)},
+		{"settings not JSON", e.api.UpdateSettings, pat("PATCH /v1/admin/settings", `{"senderName":`)},
+		{"create with a wrong type", e.api.CreateUser, pat("POST /v1/admin/users", `{"username":7}`)},
+		{"list with an unknown parameter", e.api.ListUsers, func() apigw.Request {
+			r := pat("GET /v1/admin/users", "")
+			r.QueryStringParameters = map[string]string{"staus": "active"}
+			return r
+		}()},
+	} {
+		resp, _ := tc.call(ctx, tc.req)
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(resp.Body, `"field"`) {
+			t.Errorf("%s as a patron: %d %s, want a 403 naming nothing", tc.name, resp.StatusCode, resp.Body)
+		}
+	}
+	// Staff still get the 400 that says what is wrong.
+	if resp, _ := e.api.UpdateSettings(ctx, kpu("PATCH /v1/admin/settings", `{"noSuchSetting":true}`)); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("staff's unknown setting: %d %s", resp.StatusCode, resp.Body)
 	}
 }
