@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Tenant is one library sharing the deployment. Its id is the short slug
@@ -60,6 +62,7 @@ const (
 	// for longer is one more way in for whoever reads the mailbox later.
 	maxRecoveryLinkTTL = 24 * time.Hour
 	maxSenderName      = 80
+	maxTenantName      = 120
 )
 
 // DefaultSettings are what a new tenant starts with.
@@ -95,10 +98,27 @@ func (s Settings) Validate() error {
 	if s.RenewalWindowDays < 0 || s.RenewalWindowDays > 365 {
 		return FieldError("renewalWindowDays", "renewal window must be between 0 and 365 days")
 	}
-	if len([]rune(s.SenderName)) > maxSenderName || strings.ContainsAny(s.SenderName, "\r\n<>\"") {
-		return FieldError("senderName", "sender name must be at most %d characters, without line breaks, quotes or angle brackets", maxSenderName)
+	if len([]rune(s.SenderName)) > maxSenderName || !displayName(s.SenderName) || strings.ContainsAny(s.SenderName, "<>\"") {
+		return FieldError("senderName", "sender name must be at most %d characters, without control characters, line breaks, quotes or angle brackets", maxSenderName)
 	}
 	return nil
+}
+
+// displayName reports whether s can stand in a mail header or a letter as
+// it is: UTF-8 with no control character (C0, DEL, C1 such as U+0085 NEL),
+// no line or paragraph separator, and no invisible format character (bidi
+// overrides, zero-width joiners), any of which would break or disguise the
+// header.
+func displayName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Cf) {
+			return false
+		}
+	}
+	return true
 }
 
 // Sender is the display name notices of t come from.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // BootstrapInput creates a tenant and its first admin; it is the operator's
@@ -82,6 +83,11 @@ func (s *Service) createTenant(ctx context.Context, in BootstrapInput) (Bootstra
 	name := strings.TrimSpace(in.TenantName)
 	if name == "" {
 		name = in.TenantID
+	}
+	if utf8.RuneCountInString(name) > maxTenantName || !displayName(name) {
+		// The library's name heads every notice and is the sender's name
+		// unless one is set.
+		return BootstrapResult{}, FieldError("name", "library name must be at most %d characters, without control characters or line breaks", maxTenantName)
 	}
 	now := s.now()
 	t := Tenant{ID: in.TenantID, Name: name, Settings: DefaultSettings(), CreatedAt: now, UpdatedAt: now, Version: 1}

@@ -20,6 +20,8 @@ func TestBootstrapWritesNothingWhenTheAdminIsRefused(t *testing.T) {
 		{name: "password holds the library's name", in: accounts.BootstrapInput{TenantName: "Riverside", AdminUsername: "admin", AdminPassword: "riverside riverside 2026"}, field: "adminPassword"},
 		{name: "bad e-mail", in: accounts.BootstrapInput{AdminUsername: "admin", AdminEmail: "not an address", AdminPassword: adminPassword}},
 		{name: "bad username", in: accounts.BootstrapInput{AdminUsername: "   ", AdminPassword: adminPassword}},
+		{name: "library name with a bell", in: accounts.BootstrapInput{TenantName: "River\aside", AdminUsername: "admin", AdminPassword: adminPassword}, field: "name"},
+		{name: "library name with NEL", in: accounts.BootstrapInput{TenantName: "River\u0085side", AdminUsername: "admin", AdminPassword: adminPassword}, field: "name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +39,7 @@ func TestBootstrapWritesNothingWhenTheAdminIsRefused(t *testing.T) {
 				t.Fatalf("a refused bootstrap left the tenant: %v", err)
 			}
 			// Run again with a good admin: all of it is created now.
-			in.AdminUsername, in.AdminEmail, in.AdminPassword = "admin", "it@kpu.example", adminPassword
+			in.TenantName, in.AdminUsername, in.AdminEmail, in.AdminPassword = "", "admin", "it@kpu.example", adminPassword
 			res, err := f.svc.Bootstrap(ctx, in)
 			if err != nil || !res.TenantCreated || !res.AdminCreated {
 				t.Fatalf("second run: %+v, %v", res, err)
@@ -104,4 +106,36 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 		t.Fatalf("tenant without admin: %+v, %v", res, err)
 	}
 	f.login(t, "ubc", "admin", res.GeneratedPassword)
+}
+
+// TestSenderNamesThatWouldBreakAMailAreRefused: a sender name is a mail
+// header; one with a control character was accepted and then failed every
+// notice of the library.
+func TestSenderNamesThatWouldBreakAMailAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Riverside Library", true},
+		{"Bibliothèque Québec – Centre", true},
+		{"Riverside\a Library", false},
+		{"Riverside\u0085Library", false},
+		{"Riverside\u2028Library", false},
+		{"Riverside\u202eyrarbiL", false},
+		{"Riverside\u200bLibrary", false},
+		{"Riverside\r\nBcc: x@example.org", false},
+		{"Riverside \"Library\"", false},
+		{"River\xffside", false},
+	} {
+		s := accounts.DefaultSettings()
+		s.SenderName = tc.name
+		err := s.Validate()
+		if tc.ok && err != nil {
+			t.Errorf("%q refused: %v", tc.name, err)
+		}
+		if !tc.ok && (accounts.ErrorCode(err) != accounts.CodeInvalid || accounts.PublicField(err) != "senderName") {
+			t.Errorf("%q: %v, want invalid senderName", tc.name, err)
+		}
+	}
 }

@@ -9,6 +9,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -119,7 +122,34 @@ func normalizeUsername(field, s string) (string, error) {
 			return "", FieldError(field, "username must not contain spaces or control characters")
 		}
 	}
+	if _, err := precis.UsernameCasePreserved.String(s); err != nil {
+		// The PRECIS username profile (RFC 8265) keeps out what would let
+		// two names look alike: invisible fillers (U+3164), variation
+		// selectors, symbols.
+		return "", FieldError(field, "username may hold letters, digits and ASCII punctuation, without symbols, emoji or invisible characters")
+	}
 	return s, nil
+}
+
+// UsernameSkeleton is what a username looks like, for refusing a second
+// name that a reader could not tell from the first (Cyrillic "а" for Latin
+// "a", "rn" for "m", a trailing combining dot): the name case-folded (so
+// final sigma is sigma), then Unicode's confusable skeleton (UTS #39), with
+// accents dropped and case folded again. Two usernames of one library must
+// have different skeletons.
+func UsernameSkeleton(username string) string {
+	s, err := precis.UsernameCaseMapped.String(norm.NFKC.String(strings.TrimSpace(username)))
+	if err != nil {
+		s = UsernameKey(username) // refused by normalizeUsername anyway
+	}
+	s = confusables.Skeleton(cases.Fold().String(s))
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return cases.Fold().String(b.String())
 }
 
 func normalizeEmail(field, s string) (string, error) {

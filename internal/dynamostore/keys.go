@@ -40,7 +40,11 @@ func tenantPK(t string) string           { return "TENANT#" + t }
 func userPK(t, id string) string         { return "T#" + t + "#USER#" + id }
 func sessionSK(id string) string         { return sessionPrefix + id }
 func usernameGuardPK(t, k string) string { return "T#" + t + "#UNAME#" + k }
-func barcodeGuardPK(t, k string) string  { return "T#" + t + "#BARCODE#" + k }
+
+// lookalikeGuardPK holds a username's skeleton (accounts.UsernameSkeleton),
+// so that no two names of a tenant look alike.
+func lookalikeGuardPK(t, k string) string { return "T#" + t + "#USKEL#" + k }
+func barcodeGuardPK(t, k string) string   { return "T#" + t + "#BARCODE#" + k }
 func primaryIDGuardPK(t, k string) string {
 	return "T#" + t + "#PRIMARYID#" + k
 }

@@ -135,6 +135,17 @@ func (st *Store) guardDelete(pk, userID string) ddb.TransactWriteItem {
 	}}
 }
 
+// lookalikeGuardDelete removes u's skeleton guard, or nothing if u was
+// stored before skeleton guards were kept: the condition only asks that no
+// one else holds it.
+func (st *Store) lookalikeGuardDelete(u accounts.User) ddb.TransactWriteItem {
+	return ddb.TransactWriteItem{Delete: &ddb.Delete{
+		TableName: st.tableName(), Key: key(lookalikeGuardPK(u.TenantID, accounts.UsernameSkeleton(u.Username)), skGuard),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR userId = :u"),
+		ExpressionAttributeValues: map[string]av{":u": s(u.ID)},
+	}}
+}
+
 // reason says what a failed transaction item means to the caller.
 type reason struct {
 	code           accounts.Code
@@ -145,6 +156,7 @@ var (
 	reasonVersion   = reason{accounts.CodeConflict, "version", "the account was changed meanwhile; reload and retry"}
 	reasonUsername  = reason{accounts.CodeConflict, "username", "username is already taken"}
 	reasonBarcode   = reason{accounts.CodeConflict, "barcode", "barcode is already in use"}
+	reasonLookalike = reason{accounts.CodeConflict, "username", "username looks too much like one already taken (letters from another script, or a look-alike such as rn for m)"}
 	reasonPrimaryID = reason{accounts.CodeConflict, "primaryId", "primary ID is already in use"}
 	reasonLastAdmin = reason{accounts.CodeConflict, "roles", "the library must keep at least one active admin"}
 	reasonGuardGone = reason{accounts.CodeConflict, "version", "the account was changed meanwhile; reload and retry"}
@@ -231,6 +243,7 @@ func (st *Store) CreateUser(ctx context.Context, u accounts.User, audit *account
 func (st *Store) addUserPuts(t *txn, u accounts.User) {
 	t.add(reason{accounts.CodeConflict, "id", "user id collision"}, ddb.TransactWriteItem{Put: &ddb.Put{TableName: st.tableName(), Item: userItem(u), ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	t.add(reasonUsername, st.guardPut(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.TenantID, u.ID))
+	t.add(reasonLookalike, st.guardPut(lookalikeGuardPK(u.TenantID, accounts.UsernameSkeleton(u.Username)), u.TenantID, u.ID))
 	if u.Barcode != "" {
 		t.add(reasonBarcode, st.guardPut(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.TenantID, u.ID))
 	}
@@ -256,6 +269,10 @@ func (st *Store) UpdateUser(ctx context.Context, prev, next accounts.User, audit
 		}
 	}
 	move(prev.Username, next.Username, usernameGuardPK, reasonUsername, accounts.UsernameKey)
+	if a, b := accounts.UsernameSkeleton(prev.Username), accounts.UsernameSkeleton(next.Username); a != b {
+		t.add(reasonGuardGone, st.lookalikeGuardDelete(prev))
+		t.add(reasonLookalike, st.guardPut(lookalikeGuardPK(prev.TenantID, b), prev.TenantID, prev.ID))
+	}
 	move(prev.Barcode, next.Barcode, barcodeGuardPK, reasonBarcode, accounts.IdentifierKey)
 	move(prev.PrimaryID, next.PrimaryID, primaryIDGuardPK, reasonPrimaryID, accounts.IdentifierKey)
 	t.add(reasonLastAdmin, st.adminCount(prev.TenantID, adminDelta(prev, next))...)
@@ -334,6 +351,7 @@ func (st *Store) DeleteUser(ctx context.Context, u accounts.User, audit *account
 		ExpressionAttributeValues: map[string]av{":v": n(u.Version)},
 	}})
 	t.add(reasonGuardGone, st.guardDelete(usernameGuardPK(u.TenantID, accounts.UsernameKey(u.Username)), u.ID))
+	t.add(reasonGuardGone, st.lookalikeGuardDelete(u))
 	if u.Barcode != "" {
 		t.add(reasonGuardGone, st.guardDelete(barcodeGuardPK(u.TenantID, accounts.IdentifierKey(u.Barcode)), u.ID))
 	}

@@ -65,9 +65,10 @@ type client struct {
 func (c client) do(method, path string, body any) (int, map[string]any) {
 	c.tb.Helper()
 	var r io.Reader
+	var sent []byte
 	if body != nil {
-		data, _ := json.Marshal(body)
-		r = bytes.NewReader(data)
+		sent, _ = json.Marshal(body)
+		r = bytes.NewReader(sent)
 	}
 	req, _ := http.NewRequest(method, c.base+path, r)
 	if body != nil {
@@ -82,6 +83,9 @@ func (c client) do(method, path string, body any) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	checked, _ := http.NewRequest(method, c.base+path, nil)
+	checked.Header = req.Header.Clone()
+	checkSpec(c.tb, c.base, checked, sent, resp.StatusCode, resp.Header, data)
 	out := map[string]any{}
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &out); err != nil {
