@@ -23,13 +23,17 @@ run: tools
 # work happens in function processes and DynamoDB Local, which -race does
 # not see, and it would take several times as long.
 RACE_PKGS = ./internal/accounts/... $(filter-out %/internal/devstack/stack,$(shell $(GO) list ./internal/devstack/...))
-OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
+STACK_PKG = ./internal/devstack/stack
+OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) $(STACK_PKG)),$(shell $(GO) list ./...))
 
 ## test: every test, against DynamoDB Local; -race on the emulators and the domain
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -race -timeout 10m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 15m $(OTHER_PKGS)
+	@# Each end-to-end test runs a stack of its own and spends most of its
+	@# time waiting (queues, pacing, timeouts): four at once on two cores.
+	$(GO) test -count=1 -parallel 4 -timeout 14m $(STACK_PKG)
 
 ## bench: print hashing cost, login latency, import, notice and bulk-reset throughput through the local stack
 # The notice drain alone takes about 4 minutes (10,000 at 50/s) and the

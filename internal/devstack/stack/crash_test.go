@@ -22,7 +22,22 @@ func TestMain(m *testing.M) {
 		runChild(dir)
 		return
 	}
-	os.Exit(m.Run())
+	// Build the functions once for every stack this process and its
+	// children start.
+	bins, err := os.MkdirTemp("", "libaccounts-functions-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := stack.BuildFunctions(context.Background(), "", bins); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(bins)
+		os.Exit(1)
+	}
+	os.Setenv(stack.PrebuiltEnv, bins)
+	code := m.Run()
+	os.RemoveAll(bins)
+	os.Exit(code)
 }
 
 // childEnv makes the child quick: cheap hashing (the crash path is what is
@@ -74,6 +89,7 @@ func startChild(tb testing.TB, dir string) (*exec.Cmd, string) {
 }
 
 func TestKilledMidImportFinishesExactlyOnRestart(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	if testing.Short() {
 		t.Skip("kills and restarts a whole stack")
 	}

@@ -21,6 +21,7 @@ const lockoutBase = 3 * time.Second
 // to staff and is cleared by them; and reset links die on each credential
 // event.
 func TestCredentialsThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	if _, err := dynamodblocal.Ensure(context.Background()); err != nil {
 		ddbtest.TestClient(t) // fails in CI, skips elsewhere, with the reason
 	}

@@ -113,6 +113,7 @@ func want(tb testing.TB, what string, got, wantStatus int, body map[string]any) 
 }
 
 func TestWalkThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, logs := startStack(t)
 	anon := client{tb: t, base: st.APIURL}
 	admin := anon.login("kpu", "admin", adminPassword)
@@ -194,6 +195,7 @@ func bootstrapTenant(tb testing.TB, st *stack.Stack, id string) {
 // Every function binary of the template answers an event that arrives
 // through the Lambda Runtime API, which proves each main.go's wiring.
 func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, _ := startStack(t)
 	root, err := samtemplate.FindRepoRoot(".")
 	if err != nil {

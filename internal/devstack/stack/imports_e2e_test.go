@@ -88,6 +88,7 @@ func s3Client(st *stack.Stack) *s3.Client {
 }
 
 func TestImportsThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, logs := startStack(t)
 	anon := client{tb: t, base: st.APIURL}
 	admin := anon.login("kpu", "admin", adminPassword)

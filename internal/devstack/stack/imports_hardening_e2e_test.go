@@ -138,6 +138,7 @@ func patronsFile(prefix string, n int) string {
 }
 
 func TestImportsHardeningThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st := startHardenedStack(t)
 	admin := client{tb: t, base: st.APIURL}.login("kpu", "admin", adminPassword)
 	start := func(body map[string]any) map[string]any {

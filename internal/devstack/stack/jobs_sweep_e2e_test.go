@@ -38,6 +38,7 @@ func runningImport(tb testing.TB, store *dynamostore.Store, bucket, startedBy st
 }
 
 func TestStuckJobsEndThroughTheStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	// The two ways a job could stay running forever, each ended by the
 	// stack's own functions: chunks that fail until the chunk queue parks
 	// them (jobs-dead-letters records their rows as given up on and ends

@@ -86,6 +86,7 @@ var readMail sync.Map
 var linkToken = regexp.MustCompile(`/_local/reset#token=(\S+)`)
 
 func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, logs := startStack(t)
 	anon := client{tb: t, base: st.APIURL}
 	admin := anon.login("kpu", "admin", adminPassword)

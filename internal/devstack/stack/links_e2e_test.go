@@ -109,6 +109,7 @@ func (w *linkWorld) denied(who string, c client, targetName string, routes [][3]
 }
 
 func TestLinkedAccountsAccessMatrix(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, logs := startStack(t)
 	anon := client{tb: t, base: st.APIURL}
 	w := &linkWorld{t: t, anon: anon, admin: anon.login("kpu", "admin", adminPassword), ids: map[string]string{}, as: map[string]client{}}

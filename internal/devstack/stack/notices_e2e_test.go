@@ -14,6 +14,7 @@ import (
 // delivery to ses-events) and reads the outcome where staff see it: the
 // user's notices and the user's address flag.
 func TestMailboxSimulatorThroughTheStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, logs := startStack(t)
 	admin := client{tb: t, base: st.APIURL}.login("kpu", "admin", adminPassword)
 	cases := []struct {

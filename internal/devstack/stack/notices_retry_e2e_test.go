@@ -22,6 +22,7 @@ import (
 // worker did. Retry waits are cut to a second for the test (the deployed
 // default is 30 s, then 2 min).
 func TestNoticeAttemptsThroughTheStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	logs := &syncBuffer{}
 	st, err := stack.Start(context.Background(), stack.Config{
 		DataDir: t.TempDir(), InMemory: true, Tenant: "kpu", AdminPassword: adminPassword, Logs: logs,

@@ -51,6 +51,7 @@ var (
 // the outbox holds what each case should get, and a patron who forgot both
 // gets back in.
 func TestSelfServiceRecoveryThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	st, logs := startStack(t)
 	anon := client{tb: t, base: st.APIURL}
 	admin := anon.login("kpu", "admin", adminPassword)

@@ -46,6 +46,7 @@ func waitMails(tb testing.TB, st *stack.Stack, addr string, n int) {
 }
 
 func TestBulkResetsThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	// Each of the four filters and a set, with a default password and with
 	// e-mailed temporary passwords: the right users get new passwords (and
 	// nobody else), the right ones mail, the one without an address is

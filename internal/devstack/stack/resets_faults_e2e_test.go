@@ -320,6 +320,7 @@ func jobCount(j map[string]any, name string) int {
 }
 
 func TestResetFaultsThroughTheLocalStack(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	r := startFaultRig(t)
 	ctx := context.Background()
 
@@ -451,6 +452,7 @@ func TestResetFaultsThroughTheLocalStack(t *testing.T) {
 }
 
 func TestKilledMidResetFinishesExactlyOnRestart(t *testing.T) {
+	t.Parallel() // each test has a stack of its own
 	// The whole stack is SIGKILLed while a temporary-mode reset of every
 	// user runs, and started again on the same data: the job ends
 	// completed with every user reset once and mailed once.

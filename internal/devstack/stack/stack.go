@@ -163,7 +163,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	// Compile while DynamoDB Local's JVM starts: both take seconds.
 	binDir := filepath.Join(cfg.DataDir, "bin")
 	built := make(chan error, 1)
-	go func() { built <- buildFunctions(ctx, cfg.RepoRoot, binDir, cfg.Logs) }()
+	if prebuilt := os.Getenv(PrebuiltEnv); prebuilt != "" {
+		// A test process built every function once (BuildFunctions) for
+		// all the stacks it starts, its children's included: linking
+		// each binary again per stack was most of the e2e suite's time.
+		binDir = prebuilt
+		built <- nil
+	} else {
+		go func() { built <- buildFunctions(ctx, cfg.RepoRoot, binDir, cfg.Logs) }()
+	}
 
 	opts := dynamodblocal.Options{Port: cfg.DynamoPort, Logs: io.Discard}
 	if !cfg.InMemory {
@@ -357,6 +365,25 @@ func (st *Stack) Close() {
 		_ = st.ddb.Stop()
 		st.ddb = nil
 	}
+}
+
+// PrebuiltEnv names a directory of function binaries made by
+// BuildFunctions; when it is set, Start runs those instead of building.
+const PrebuiltEnv = "LIBACCOUNTS_STACK_PREBUILT"
+
+// BuildFunctions compiles every function of the repository at root (found
+// from the working directory when empty) into binDir, as Start would.
+func BuildFunctions(ctx context.Context, root, binDir string) error {
+	if root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		if root, err = samtemplate.FindRepoRoot(wd); err != nil {
+			return err
+		}
+	}
+	return buildFunctions(ctx, root, binDir, io.Discard)
 }
 
 // buildFunctions compiles every functions/* main for this machine with the
