@@ -385,7 +385,7 @@ type samHarness struct {
 // samQueueNames are the queues the harness's own SQS feeds to their
 // functions: the chunk queue the sample S3 event's ingest fills, and the
 // notice queue.
-var samQueueNames = []string{"ChunkQueue", "NoticeQueue", "JobQueue", "ChunkDeadLetterQueue", "JobDeadLetterQueue"}
+var samQueueNames = []string{"ChunkQueue", "NoticeQueue", "JobQueue", "ChunkDeadLetterQueue", "JobDeadLetterQueue", "RecoveryQueue"}
 
 func startSAMHarness(tb testing.TB, forwardQueue bool) *samHarness {
 	tb.Helper()
@@ -436,7 +436,7 @@ func startSAMHarness(tb testing.TB, forwardQueue bool) *samHarness {
 	h.st, err = stack.Start(context.Background(), stack.Config{
 		DataDir: tb.TempDir(), InMemory: true, Tenant: samTenant, AdminUsername: samAdmin, AdminPassword: samAdminPassword, Logs: logs,
 		FunctionEnv: map[string]string{"AWS_ENDPOINT_URL_S3": s3http.URL, "AWS_ENDPOINT_URL_SQS": sqshttp.URL,
-			"CHUNK_QUEUE_URL": queueURL("ChunkQueue"), "NOTICE_QUEUE_URL": queueURL("NoticeQueue"), "JOB_QUEUE_URL": queueURL("JobQueue")},
+			"CHUNK_QUEUE_URL": queueURL("ChunkQueue"), "NOTICE_QUEUE_URL": queueURL("NoticeQueue"), "JOB_QUEUE_URL": queueURL("JobQueue"), "RECOVERY_QUEUE_URL": queueURL("RecoveryQueue")},
 	})
 	if err != nil {
 		tb.Fatalf("start local stack: %v\nlogs:\n%s", err, logs.String())
@@ -575,6 +575,30 @@ var samExpect = map[string]struct{ asShipped, signedIn int }{
 	"admin-jobs-get":               {401, 404},
 	"admin-jobs-report":            {401, 404},
 	"admin-jobs-cancel":            {401, 404},
+	// Self-service recovery answers the same whatever exists.
+	"auth-forgot-password": {202, 0},
+	"auth-forgot-username": {202, 0},
+	// Linked accounts and circulation: the sample ids are nobody's.
+	"admin-users-checkouts-create": {401, 404},
+	"admin-users-checkouts-list":   {401, 404},
+	"admin-users-holds-create":     {401, 404},
+	"admin-users-holds-list":       {401, 404},
+	"admin-users-links-delete":     {401, 404},
+	"admin-users-links-list":       {401, 404},
+	"me-activity":                  {401, 200},
+	"me-links-confirm":             {401, 404},
+	"me-links-create":              {401, 400},
+	"me-links-delete":              {401, 404},
+	"me-links-list":                {401, 200},
+	"me-share-phrases-create":      {401, 201},
+	"me-share-phrases-delete":      {401, 404},
+	"me-share-phrases-list":        {401, 200},
+	"patrons-checkouts-list":       {401, 404},
+	"patrons-checkouts-renew":      {401, 404},
+	"patrons-holds-create":         {401, 404},
+	"patrons-holds-delete":         {401, 404},
+	"patrons-holds-list":           {401, 404},
+	"patrons-holds-update":         {401, 404},
 }
 
 // TestSAMEvents feeds every sample event, byte for byte, to its function
