@@ -8,7 +8,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Sign-in source throttle: beyond loginSourceLimit attempts in
+// Sign-in source throttle: beyond loginSourceLimit failed attempts in
 // loginSourceWindow from one address (per tenant), sign-in answers
 // too_many_requests before any account is looked at. It limits guessing
 // and password spraying across accounts, which the per-account lockout
@@ -64,6 +64,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if cand.ref.TenantID == "" {
 		// A malformed tenant: nothing to count under.
 		s.hasher.DummyVerify(password)
+		s.countSourceFailure(ctx, in.Tenant, in.SourceIP)
 		return LoginResult{}, errBadLogin()
 	}
 	counted, locked, err := s.reserve(ctx, cand.ref, cand.counter, true)
@@ -77,12 +78,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if cand.user == nil {
 		s.hasher.DummyVerify(password)
 		s.log.InfoContext(ctx, "login refused", "reason", "unknown account", "tenant", in.Tenant, "locked", locked || s.lockout().locks(counted.Failures))
+		s.countSourceFailure(ctx, in.Tenant, in.SourceIP)
 		return LoginResult{}, errBadLogin()
 	}
 	u := *cand.user
 	if locked {
 		s.hasher.DummyVerify(password)
 		s.log.InfoContext(ctx, "login refused", "reason", "locked", "tenant", u.TenantID, "user_id", u.ID)
+		s.countSourceFailure(ctx, in.Tenant, in.SourceIP)
 		return LoginResult{}, errBadLogin()
 	}
 	ok, rehash, err := s.verify(password, in.Password, u.PasswordHash)
@@ -93,10 +96,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	}
 	if !ok {
 		s.logFailure(ctx, u, counted)
+		s.countSourceFailure(ctx, in.Tenant, in.SourceIP)
 		return LoginResult{}, errBadLogin()
 	}
 	if u.Status != StatusActive {
 		s.log.InfoContext(ctx, "login refused", "reason", "inactive", "tenant", u.TenantID, "user_id", u.ID)
+		s.countSourceFailure(ctx, in.Tenant, in.SourceIP)
 		return LoginResult{}, errBadLogin()
 	}
 	upgraded := ""
@@ -117,26 +122,39 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	return LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, MustChangePassword: u.MustChangePassword}, nil
 }
 
-// checkLoginSource counts the attempt against its source address. A
-// throttle that cannot be reached lets the attempt through: the account's
-// own counter still holds, and refusing every sign-in while DynamoDB
-// hiccups would be an outage of its own.
+// checkLoginSource refuses an attempt from a source address that has
+// failed too often (countSourceFailure counts them): only failures count,
+// so a branch whose public terminals share one address can sign in all
+// day, while a spray of guesses from it is stopped before any account is
+// touched. A throttle that cannot be reached lets the attempt through: the
+// account's own counter still holds, and refusing every sign-in while
+// DynamoDB hiccups would be an outage of its own.
 func (s *Service) checkLoginSource(ctx context.Context, tenantID, sourceIP string) error {
 	if sourceIP == "" {
 		return nil
 	}
-	ok, err := s.allow(ctx, s.lookupHash("login-src", tenantID, sourceIP), loginSourceLimit, loginSourceWindow)
+	n, err := s.count(ctx, s.lookupHash("login-src", tenantID, sourceIP), loginSourceWindow)
 	if err != nil {
 		s.log.ErrorContext(ctx, "sign-in source throttle failed; allowing", "tenant", tenantID, "error", err.Error())
 		return nil
 	}
-	if ok {
+	if n < loginSourceLimit {
 		return nil
 	}
 	now := s.now()
 	s.log.WarnContext(ctx, "login refused", "reason", "source over its limit", "tenant", tenantID)
-	return &Error{Code: CodeTooManyRequests, Message: "too many sign-in attempts from your network; try again later",
+	return &Error{Code: CodeTooManyRequests, Message: "too many failed sign-ins from your network; try again later",
 		RetryAfter: now.Truncate(loginSourceWindow).Add(loginSourceWindow).Sub(now)}
+}
+
+// countSourceFailure counts a refused sign-in against its source address.
+func (s *Service) countSourceFailure(ctx context.Context, tenantID, sourceIP string) {
+	if sourceIP == "" {
+		return
+	}
+	if _, err := s.allow(ctx, s.lookupHash("login-src", tenantID, sourceIP), loginSourceLimit, loginSourceWindow); err != nil {
+		s.log.ErrorContext(ctx, "count a failed sign-in of a source", "tenant", tenantID, "error", err.Error())
+	}
 }
 
 // loginCandidate is what a sign-in names: the account (nil when there is

@@ -501,3 +501,19 @@ func TestOneSourceIsThrottledBeforeAnyAccount(t *testing.T) {
 		t.Fatalf("the next window: %v", err)
 	}
 }
+
+// TestASharedAddressSignsInAllDay: a branch's public terminals share one
+// address; its patrons' successful sign-ins must never add up to a
+// refusal. Only failures count against a source.
+func TestASharedAddressSignsInAllDay(t *testing.T) {
+	t.Parallel()
+	e := newLockEnv(t, true)
+	ctx := context.Background()
+	for i := range 150 {
+		if _, err := e.svc.Login(ctx, accounts.LoginInput{Tenant: "kpu", Username: "patron", Password: patronPassword, SourceIP: "198.51.100.7"}); err != nil {
+			t.Fatalf("sign-in %d from the branch: %v", i+1, err)
+		}
+	}
+	_, err := e.svc.Login(ctx, accounts.LoginInput{Tenant: "kpu", Username: "patron", Password: wrong, SourceIP: "198.51.100.7"})
+	wantCode(t, err, accounts.CodeUnauthorized)
+}

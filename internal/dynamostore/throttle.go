@@ -58,3 +58,23 @@ func (st *Store) Allow(ctx context.Context, counter string, limit int, window ti
 	}
 	return count <= int64(limit), nil
 }
+
+// Count reads the counter of the window that holds now (0 when it has none
+// yet), strongly consistent so that a limit checked just after a count
+// sees it.
+func (st *Store) Count(ctx context.Context, counter string, window time.Duration, now time.Time) (int, error) {
+	if counter == "" || window <= 0 {
+		return 0, accounts.Internal(fmt.Errorf("throttle: key %q, window %v", counter, window))
+	}
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: st.tableName(), Key: key(throttlePK(counter, now.UTC().Truncate(window)), skThrottle), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0, classify("read request count", err, "", "")
+	}
+	if out.Item == nil {
+		return 0, nil
+	}
+	c, err := num(out.Item, "n")
+	return int(c), err
+}
