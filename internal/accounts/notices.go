@@ -186,6 +186,26 @@ const (
 // NoticeRetention is how long a notice record is kept.
 const NoticeRetention = noticeRetention
 
+// comeBackAfterLease answers a delivery that finds the notice claimed by
+// another: a fresh message, held back until the claim's lease has run
+// out, takes over, and this one is done. Answering "retry" instead would
+// spend the message's receives, a visibility timeout each, while the lease
+// of a worker killed mid-send still runs, and park the notice in the
+// dead-letter queue as "sending" for good. Without a queue, or when the
+// hand-over fails, the message itself comes back.
+func (s *Service) comeBackAfterLease(ctx context.Context, ref NoticeRef, lease time.Duration) error {
+	inFlight := &Error{Code: CodeUnavailable, Message: "the notice is being sent", Err: ErrNoticeInFlight}
+	if s.notices == nil {
+		return inFlight
+	}
+	if err := s.notices.Enqueue(ctx, ref, lease+time.Second); err != nil {
+		s.log.WarnContext(ctx, "re-queue a claimed notice", "tenant", ref.TenantID, "user_id", ref.UserID, "notice", ref.NoticeID, "error", err.Error())
+		return inFlight
+	}
+	s.log.InfoContext(ctx, "notice claimed by another delivery; looked at again after its lease", "tenant", ref.TenantID, "user_id", ref.UserID, "notice", ref.NoticeID, "in", lease.Round(time.Second).String())
+	return nil
+}
+
 // ErrNoticeInFlight is in the chain of DeliverNotice's error when another
 // delivery holds the notice: the message should come back later rather
 // than be sent now.
@@ -279,7 +299,7 @@ func (s *Service) DeliverNotice(ctx context.Context, ref NoticeRef) error {
 	}
 	now := s.now()
 	if n.Status == NoticeSending && now.Before(n.LeaseUntil) {
-		return &Error{Code: CodeUnavailable, Message: "the notice is being sent", Err: ErrNoticeInFlight}
+		return s.comeBackAfterLease(ctx, ref, n.LeaseUntil.Sub(now))
 	}
 	if n.Status == NoticeSending && n.Attempts >= maxNoticeAttempts {
 		// The last attempt was cut off; it may or may not have been sent.
