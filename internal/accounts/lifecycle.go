@@ -372,6 +372,26 @@ type SettingsPatch struct {
 	RenewalWindowDays           *int
 }
 
+// patchSetting sets *dst to *v when the patch has a value that differs,
+// and reports whether it did.
+func patchSetting[T comparable](v *T, dst *T) bool {
+	if v == nil || *v == *dst {
+		return false
+	}
+	*dst = *v
+	return true
+}
+
+// trimmed is a patched string without surrounding space, as the setting
+// stores it.
+func trimmed[T ~string](v *string) *T {
+	if v == nil {
+		return nil
+	}
+	t := T(strings.TrimSpace(*v))
+	return &t
+}
+
 // Settings returns the caller's tenant.
 func (s *Service) Settings(ctx context.Context, c Caller) (Tenant, error) {
 	p, err := s.principal(ctx, c, accessAdmin)
@@ -397,46 +417,22 @@ func (s *Service) UpdateSettings(ctx context.Context, c Caller, version int64, p
 	}
 	next := t.Settings
 	var fields []string
-	if patch.PasswordMinLength != nil && *patch.PasswordMinLength != next.PasswordPolicy.MinLength {
-		next.PasswordPolicy.MinLength = *patch.PasswordMinLength
-		fields = append(fields, "passwordPolicy.minLength")
+	// set applies one patched setting and names it when it changes.
+	set := func(changed bool, name string) {
+		if changed {
+			fields = append(fields, name)
+		}
 	}
-	if patch.UsernameFormat != nil && UsernameFormat(strings.TrimSpace(*patch.UsernameFormat)) != next.UsernameFormat {
-		next.UsernameFormat = UsernameFormat(strings.TrimSpace(*patch.UsernameFormat))
-		fields = append(fields, "usernameFormat")
-	}
-	if patch.StaffPasswordsMustChange != nil && *patch.StaffPasswordsMustChange != next.StaffPasswordsMustChange {
-		next.StaffPasswordsMustChange = *patch.StaffPasswordsMustChange
-		fields = append(fields, "staffPasswordsMustChange")
-	}
-	if patch.ImportedPasswordsMustChange != nil && *patch.ImportedPasswordsMustChange != next.ImportedPasswordsMustChange {
-		next.ImportedPasswordsMustChange = *patch.ImportedPasswordsMustChange
-		fields = append(fields, "importedPasswordsMustChange")
-	}
-	if patch.ResetLinkTTL != nil && *patch.ResetLinkTTL != next.ResetLinkTTL {
-		next.ResetLinkTTL = *patch.ResetLinkTTL
-		fields = append(fields, "resetLinkTtl")
-	}
-	if patch.RecoveryLinkTTL != nil && *patch.RecoveryLinkTTL != next.RecoveryLinkTTL {
-		next.RecoveryLinkTTL = *patch.RecoveryLinkTTL
-		fields = append(fields, "recoveryLinkTtl")
-	}
-	if patch.LinkingDisabled != nil && *patch.LinkingDisabled != next.LinkingDisabled {
-		next.LinkingDisabled = *patch.LinkingDisabled
-		fields = append(fields, "linkingDisabled")
-	}
-	if patch.RenewalLimit != nil && *patch.RenewalLimit != next.RenewalLimit {
-		next.RenewalLimit = *patch.RenewalLimit
-		fields = append(fields, "renewalLimit")
-	}
-	if patch.RenewalWindowDays != nil && *patch.RenewalWindowDays != next.RenewalWindowDays {
-		next.RenewalWindowDays = *patch.RenewalWindowDays
-		fields = append(fields, "renewalWindowDays")
-	}
-	if patch.SenderName != nil && strings.TrimSpace(*patch.SenderName) != next.SenderName {
-		next.SenderName = strings.TrimSpace(*patch.SenderName)
-		fields = append(fields, "senderName")
-	}
+	set(patchSetting(patch.PasswordMinLength, &next.PasswordPolicy.MinLength), "passwordPolicy.minLength")
+	set(patchSetting(trimmed[UsernameFormat](patch.UsernameFormat), &next.UsernameFormat), "usernameFormat")
+	set(patchSetting(patch.StaffPasswordsMustChange, &next.StaffPasswordsMustChange), "staffPasswordsMustChange")
+	set(patchSetting(patch.ImportedPasswordsMustChange, &next.ImportedPasswordsMustChange), "importedPasswordsMustChange")
+	set(patchSetting(patch.ResetLinkTTL, &next.ResetLinkTTL), "resetLinkTtl")
+	set(patchSetting(patch.RecoveryLinkTTL, &next.RecoveryLinkTTL), "recoveryLinkTtl")
+	set(patchSetting(patch.LinkingDisabled, &next.LinkingDisabled), "linkingDisabled")
+	set(patchSetting(patch.RenewalLimit, &next.RenewalLimit), "renewalLimit")
+	set(patchSetting(patch.RenewalWindowDays, &next.RenewalWindowDays), "renewalWindowDays")
+	set(patchSetting(trimmed[string](patch.SenderName), &next.SenderName), "senderName")
 	if err := next.Validate(); err != nil {
 		return Tenant{}, err
 	}
