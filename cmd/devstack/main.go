@@ -63,6 +63,8 @@ func run() error {
 	}
 	fmt.Printf("ready: api=%s s3=%s bucket=%s outbox=%s dynamodb=%s admin_email=%s (the admin's job notices land in the outbox)\n",
 		st.APIURL, st.S3Endpoint, st.Bucket, st.OutboxURL, st.DynamoEndpoint, st.AdminEmail)
+	// The line a librarian needs: where to point the browser.
+	fmt.Printf("staff console: %s/console   patron portal: %s/portal   (library code %s)\n", st.APIURL, st.APIURL, tenantOr(cfg.Tenant))
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "devstack: stopping")
 	return nil

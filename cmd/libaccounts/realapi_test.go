@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -21,6 +22,7 @@ import (
 	"github.com/libaccounts/libaccounts/internal/dynamostore"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 	"github.com/libaccounts/libaccounts/internal/samtemplate"
+	"github.com/libaccounts/libaccounts/internal/webui"
 )
 
 // realAPI is the real API over HTTP: template.yaml's routes and authorizer
@@ -92,6 +94,10 @@ func newRealAPI(tb testing.TB) *realAPI {
 		main, err := os.ReadFile(filepath.Join(root, dir, "main.go"))
 		if err != nil {
 			tb.Fatal(err)
+		}
+		if strings.Contains(string(main), "lambdamain.Web()") {
+			fns[function] = lambda.NewHandler(webui.New("").Handle)
+			return
 		}
 		m := handlerOf.FindSubmatch(main)
 		if m == nil {

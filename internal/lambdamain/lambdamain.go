@@ -6,6 +6,8 @@
 package lambdamain
 
 import (
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -16,33 +18,44 @@ import (
 	"github.com/libaccounts/libaccounts/internal/lambdaevents"
 	"github.com/libaccounts/libaccounts/internal/passhash"
 	"github.com/libaccounts/libaccounts/internal/s3blobs"
+	"github.com/libaccounts/libaccounts/internal/sdkmeter"
 	"github.com/libaccounts/libaccounts/internal/sesmailer"
 	"github.com/libaccounts/libaccounts/internal/sqsqueue"
+	"github.com/libaccounts/libaccounts/internal/webui"
 )
 
 // API starts an HTTP API handler (or the authorizer), e.g.
 //
 //	lambdamain.API(func(a *apigw.API) any { return a.Login })
 func API(pick func(*apigw.API) any) {
-	env, svc, blobs := wire()
+	env, svc, blobs, m := wire()
 	a := apigw.New(svc, env.Logger)
 	if blobs != nil {
 		a = a.WithReports(blobs, env.Accounts.ImportBucket)
 	}
-	lambda.Start(pick(a))
+	startMetered(m, pick(a))
+}
+
+// Web starts the function that serves the console and portal pages. It
+// holds no SDK client and reads no table: only the import bucket's origin,
+// which the pages' Content-Security-Policy must allow for CSV uploads.
+func Web() {
+	lambda.Start(webui.New(os.Getenv("UPLOAD_ORIGIN")).Handle)
 }
 
 // Events starts a handler of S3, SQS or SNS events.
 func Events(pick func(*lambdaevents.Handlers) any) {
-	env, svc, _ := wire()
-	lambda.Start(pick(lambdaevents.New(svc, env.Logger)))
+	env, svc, _, m := wire()
+	startMetered(m, pick(lambdaevents.New(svc, env.Logger)))
 }
 
-// wire reads the environment and builds the service from it.
-func wire() (lambdaenv.Env, *accounts.Service, accounts.Blobs) {
+// wire reads the environment and builds the service from it, every SDK
+// client metered (sdkmeter) so that each invocation reports what it cost.
+func wire() (lambdaenv.Env, *accounts.Service, accounts.Blobs, *sdkmeter.Meter) {
 	env := lambdaenv.MustLoad()
+	m := newMeter(&env.AWS)
 	deps := Adapters(env)
-	return env, accounts.NewService(deps, env.Accounts), deps.Blobs
+	return env, accounts.NewService(deps, env.Accounts), deps.Blobs, m
 }
 
 // Adapters builds the adapters env configures, and only those: the template

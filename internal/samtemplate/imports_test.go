@@ -46,9 +46,9 @@ func TestImportsBucket(t *testing.T) {
 	if oc := b.OwnershipControls; oc == nil || len(oc.Rules) != 1 || deref(oc.Rules[0].ObjectOwnership) != "BucketOwnerEnforced" {
 		t.Errorf("OwnershipControls = %+v, want BucketOwnerEnforced (no ACLs)", oc)
 	}
-	if b.CorsConfiguration != nil {
-		t.Errorf("CorsConfiguration = %+v with the default CorsAllowOrigin, want none", b.CorsConfiguration)
-	}
+	// The console, served by the API, uploads from the API's own origin:
+	// allowed with no parameter set, and nothing else is.
+	checkUploadCORS(t, "default", b, []string{apiOrigin})
 
 	// Lifecycle: uploads expire after 3 days, reports after 30, and parts
 	// of abandoned multipart uploads after 1.
@@ -118,9 +118,34 @@ func TestImportsBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	cb := samtemplate.CFN(withCors).Resources["ImportsBucket"].(*s3.Bucket)
-	if cb.CorsConfiguration == nil || len(cb.CorsConfiguration.CorsRules) != 1 ||
-		!slices.Equal(cb.CorsConfiguration.CorsRules[0].AllowedOrigins, []string{"https://catalogue.example.org"}) {
-		t.Errorf("CorsConfiguration with CorsAllowOrigin = %+v", cb.CorsConfiguration)
+	checkUploadCORS(t, "CorsAllowOrigin set", cb, []string{apiOrigin, "https://catalogue.example.org"})
+}
+
+// apiOrigin is the HTTP API's own origin as the template loads locally
+// (the stack puts its gateway's origin in its place).
+const apiOrigin = "https://${HttpApi}.execute-api.us-east-1.amazonaws.com"
+
+// checkUploadCORS: one rule, from exactly origins, allowing the upload's
+// PUT and a stored report's GET with only the two headers the pre-signed
+// PUT is signed with.
+func checkUploadCORS(tb testing.TB, what string, b *s3.Bucket, origins []string) {
+	tb.Helper()
+	if b.CorsConfiguration == nil || len(b.CorsConfiguration.CorsRules) != 1 {
+		tb.Fatalf("%s: CorsConfiguration = %+v, want one rule", what, b.CorsConfiguration)
+	}
+	r := b.CorsConfiguration.CorsRules[0]
+	if !slices.Equal(r.AllowedOrigins, origins) {
+		tb.Errorf("%s: AllowedOrigins = %v, want %v", what, r.AllowedOrigins, origins)
+	}
+	methods := slices.Clone(r.AllowedMethods)
+	slices.Sort(methods)
+	if !slices.Equal(methods, []string{"GET", "PUT"}) {
+		tb.Errorf("%s: AllowedMethods = %v, want PUT and GET only", what, r.AllowedMethods)
+	}
+	headers := slices.Clone(r.AllowedHeaders)
+	slices.Sort(headers)
+	if !slices.Equal(headers, []string{"content-type", "if-none-match"}) {
+		tb.Errorf("%s: AllowedHeaders = %v, want content-type and if-none-match", what, r.AllowedHeaders)
 	}
 }
 
@@ -340,10 +365,10 @@ func TestImportTriggers(t *testing.T) {
 
 	sqst := tpl.SQSTriggers()
 	want := []samtemplate.SQSTrigger{
-		{Function: "ImportsWorkerFunction", Queue: "ChunkQueue", BatchSize: 1, ReportBatchItemFailures: true, MaxConcurrency: 20},
+		{Function: "ImportsWorkerFunction", Queue: "ChunkQueue", BatchSize: 1, ReportBatchItemFailures: true, MaxConcurrency: 5},
 		{Function: "JobsDeadLettersFunction", Queue: "ChunkDeadLetterQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
 		{Function: "JobsDeadLettersFunction", Queue: "JobDeadLetterQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
-		{Function: "JobsWorkerFunction", Queue: "JobQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 10},
+		{Function: "JobsWorkerFunction", Queue: "JobQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 5},
 		{Function: "NoticesWorkerFunction", Queue: "NoticeQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
 		{Function: "RecoveryWorkerFunction", Queue: "RecoveryQueue", BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: 2},
 	}

@@ -55,8 +55,8 @@ type Route struct {
 // Authorizer is the HTTP API's default Lambda authorizer.
 type Authorizer struct {
 	Function       string        // logical id of the authorizer function
-	IdentityHeader string        // request header holding the token, e.g. "Authorization"
-	TTL            time.Duration // how long API Gateway caches a decision (ReauthorizeEvery)
+	IdentityHeader string        // request header API Gateway requires before invoking it, e.g. "Authorization"; "" for none (it is then invoked on every request)
+	TTL            time.Duration // how long API Gateway caches a decision (ReauthorizeEvery); 0 without an identity source
 }
 
 // Function is one AWS::Serverless::Function with Globals applied.
@@ -365,6 +365,10 @@ func (t *Template) Authorizer() (Authorizer, error) {
 		if secs, ok := identity["ReauthorizeEvery"].(float64); ok {
 			out.TTL = time.Duration(secs * float64(time.Second))
 		}
+	}
+	if out.IdentityHeader == "" && out.TTL != 0 {
+		// API Gateway refuses it at deploy time: nothing to cache by.
+		return Authorizer{}, fmt.Errorf("samtemplate: %s: authorizer %q has no identity source, so Identity.ReauthorizeEvery must be 0 (got %s)", apiID, name, out.TTL)
 	}
 	return out, nil
 }

@@ -48,8 +48,12 @@ type Route struct {
 // AuthorizerConfig configures the Lambda REQUEST authorizer (payload format
 // 2.0, simple responses) used by Authorized routes.
 type AuthorizerConfig struct {
-	Function       string
-	IdentityHeader string        // identity source header, e.g. "Authorization"
+	Function string
+	// IdentityHeader is the identity source, e.g. "Authorization": a
+	// request without it is answered 401 without invoking the authorizer.
+	// "" is no identity source: the authorizer then runs on every request
+	// and decides alone, and (as API Gateway requires) nothing is cached.
+	IdentityHeader string
 	TTL            time.Duration // result cache per identity value; 0 disables caching
 }
 
@@ -128,11 +132,12 @@ func New(routes []Route, auth *AuthorizerConfig, inv Invoker, opts Options) (*Ga
 		if a.Function == "" {
 			return nil, errors.New("httpapiemu: authorizer with empty Function")
 		}
-		if a.IdentityHeader == "" {
-			a.IdentityHeader = "Authorization"
-		}
 		if a.TTL < 0 {
 			return nil, errors.New("httpapiemu: negative authorizer TTL")
+		}
+		if a.IdentityHeader == "" && a.TTL != 0 {
+			// There would be no identity to cache the answer by.
+			return nil, errors.New("httpapiemu: an authorizer without an identity source cannot cache (TTL must be 0)")
 		}
 		g.auth = &a
 	}
@@ -284,9 +289,14 @@ func (g *Gateway) invoke(ctx context.Context, function string, event any) ([]byt
 // authorize runs the Lambda authorizer (or uses its cached answer). A
 // non-zero status means the request must be refused with it.
 func (g *Gateway) authorize(r *http.Request, rt *route, routePath string, ev *events.APIGatewayV2HTTPRequest, now time.Time) (status int, lambdaCtx map[string]any, err error) {
-	identity := strings.Join(r.Header.Values(g.auth.IdentityHeader), ",")
-	if strings.TrimSpace(identity) == "" {
-		return http.StatusUnauthorized, nil, nil
+	var identity string
+	var identitySource []string
+	if g.auth.IdentityHeader != "" {
+		identity = strings.Join(r.Header.Values(g.auth.IdentityHeader), ",")
+		if strings.TrimSpace(identity) == "" {
+			return http.StatusUnauthorized, nil, nil
+		}
+		identitySource = []string{identity}
 	}
 	if res, ok := g.cached(identity, now); ok {
 		if !res.allowed {
@@ -299,7 +309,7 @@ func (g *Gateway) authorize(r *http.Request, rt *route, routePath string, ev *ev
 		Version:               "2.0",
 		Type:                  "REQUEST",
 		RouteArn:              fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", region, accountID, g.apiID, g.stage, r.Method, routePath),
-		IdentitySource:        []string{identity},
+		IdentitySource:        identitySource,
 		RouteKey:              ev.RouteKey,
 		RawPath:               ev.RawPath,
 		RawQueryString:        ev.RawQueryString,

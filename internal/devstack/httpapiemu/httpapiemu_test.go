@@ -208,6 +208,9 @@ func TestNewRejectsInvalidRoutes(t *testing.T) {
 		{"no function", []httpapiemu.Route{{Method: "GET", Path: "/a"}}, nil},
 		{"authorized without authorizer", []httpapiemu.Route{{Method: "GET", Path: "/a", Function: "F", Authorized: true}}, nil},
 		{"authorizer without function", []httpapiemu.Route{{Method: "GET", Path: "/a", Function: "F"}}, &httpapiemu.AuthorizerConfig{}},
+		{"negative TTL", []httpapiemu.Route{{Method: "GET", Path: "/a", Function: "F"}}, &httpapiemu.AuthorizerConfig{Function: "Auth", IdentityHeader: "Authorization", TTL: -time.Second}},
+		// API Gateway refuses this too: there is no identity to cache by.
+		{"cache without identity source", []httpapiemu.Route{{Method: "GET", Path: "/a", Function: "F"}}, &httpapiemu.AuthorizerConfig{Function: "Auth", TTL: time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -816,4 +819,60 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestAuthorizerWithoutIdentitySource: with no identity source API Gateway
+// asks the authorizer about every request, credentials or not, and never
+// caches; a deny is 403 even for a request that carries nothing.
+func TestAuthorizerWithoutIdentitySource(t *testing.T) {
+	inv := &fakeInvoker{Handle: func(_ context.Context, function string, payload []byte) ([]byte, error) {
+		if function != "Authorizer" {
+			return []byte(`{"statusCode":200,"body":"ok"}`), nil
+		}
+		var req events.APIGatewayV2CustomAuthorizerV2Request
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, err
+		}
+		allowed := slices.Contains(req.Cookies, "s=good") || req.Headers["authorization"] == "Bearer good"
+		return json.Marshal(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: map[string]any{"userId": "u1"}})
+	}}
+	g := newGateway(t, []httpapiemu.Route{{Method: "GET", Path: "/private", Function: "Private", Authorized: true}},
+		&httpapiemu.AuthorizerConfig{Function: "Authorizer"}, inv, httpapiemu.Options{})
+	for i, step := range []struct {
+		name       string
+		header     string // "Name: value", or ""
+		wantStatus int
+	}{
+		{"nothing", "", http.StatusForbidden},
+		{"good cookie", "Cookie: a=b; s=good", http.StatusOK},
+		{"good cookie again", "Cookie: s=good", http.StatusOK},
+		{"bad cookie", "Cookie: s=bad", http.StatusForbidden},
+		{"good bearer", "Authorization: Bearer good", http.StatusOK},
+		{"nothing again", "", http.StatusForbidden},
+	} {
+		r := httptest.NewRequest("GET", "/private", nil)
+		if k, v, ok := strings.Cut(step.header, ": "); ok {
+			r.Header.Set(k, v)
+		}
+		w := serve(g, r)
+		if w.Code != step.wantStatus {
+			t.Fatalf("%s: status %d, want %d", step.name, w.Code, step.wantStatus)
+		}
+		calls := inv.callsTo("Authorizer")
+		if len(calls) != i+1 {
+			t.Fatalf("%s: authorizer invoked %d times, want %d (every request, no cache)", step.name, len(calls), i+1)
+		}
+		var req events.APIGatewayV2CustomAuthorizerV2Request
+		if err := json.Unmarshal(calls[i].Payload, &req); err != nil {
+			t.Fatal(err)
+		}
+		if len(req.IdentitySource) != 0 {
+			t.Errorf("%s: identitySource %q, want none", step.name, req.IdentitySource)
+		}
+		if step.wantStatus == http.StatusOK {
+			if ev := inv.lastEvent(t, "Private"); ev.RequestContext.Authorizer == nil || ev.RequestContext.Authorizer.Lambda["userId"] != "u1" {
+				t.Errorf("%s: the route lost the authorizer context", step.name)
+			}
+		}
+	}
 }

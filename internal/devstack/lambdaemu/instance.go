@@ -45,6 +45,10 @@ type instance struct {
 
 	mu      sync.Mutex
 	current *invocation // taken by the runtime, no response yet
+	handed  time.Time   // when the runtime took current
+
+	startedAt time.Time // just before the process was started; guarded by mu
+	nextOnce  sync.Once // the first GET /next ends the init phase
 
 	initOnce   sync.Once
 	initFailed chan struct{} // closed after POST /runtime/init/error
@@ -96,6 +100,9 @@ func startInstance(fn *function, seq int) (*instance, error) {
 	cmd.Stdout = in.stdout
 	cmd.Stderr = in.stderr
 	cmd.WaitDelay = stopGrace // don't hang on descendants holding the log pipes
+	in.mu.Lock()              // the runtime API server already runs
+	in.startedAt = time.Now()
+	in.mu.Unlock()
 	// A killed local stack leaves no function running.
 	proc, err := hostos.Start(cmd)
 	if err != nil {
@@ -211,6 +218,12 @@ func (in *instance) exitError(requestID string) error {
 
 // GET /2018-06-01/runtime/invocation/next
 func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
+	in.nextOnce.Do(func() {
+		in.mu.Lock()
+		took := time.Since(in.startedAt)
+		in.mu.Unlock()
+		in.fn.recordInit(took)
+	})
 	var inv *invocation
 	select {
 	case inv = <-in.events:
@@ -227,9 +240,10 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	deadline := time.Now().Add(in.fn.cfg.Timeout)
+	handed := time.Now()
+	deadline := handed.Add(in.fn.cfg.Timeout)
 	in.mu.Lock()
-	in.current = inv
+	in.current, in.handed = inv, handed
 	in.mu.Unlock()
 
 	h := w.Header()
@@ -327,7 +341,9 @@ func (in *instance) complete(id string, res runtimeResult) bool {
 		return false
 	}
 	in.current = nil
+	took := time.Since(in.handed)
 	in.mu.Unlock()
+	in.fn.recordInvocation(took, res.err != nil)
 	inv.result <- res // buffered, written once
 	return true
 }

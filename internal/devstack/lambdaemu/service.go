@@ -277,6 +277,8 @@ type function struct {
 	live   map[*instance]struct{}
 	closed bool
 	seq    int
+
+	stats statsRecorder
 }
 
 // acquire returns a warm instance, or starts a new one (fresh == true).

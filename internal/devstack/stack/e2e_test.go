@@ -156,14 +156,15 @@ func TestWalkThroughTheLocalStack(t *testing.T) {
 
 	status, body = patron.do("POST", "/v1/auth/logout", nil)
 	want(t, "logout", status, 204, body)
-	// API Gateway may still hold the authorizer's allow for this token
-	// (403 from it once it re-asks, 401 from the handler before that):
-	// either way the token is dead at once.
-	if status, body = patron.do("GET", "/v1/me", nil); status != 401 && status != 403 {
-		t.Errorf("token after logout: %d %v", status, body)
-	}
+	// The authorizer is asked on every request (no cache: a browser's
+	// session is a cookie, so there is no identity source to key one on),
+	// so the token is dead at once.
+	status, body = patron.do("GET", "/v1/me", nil)
+	want(t, "token after logout", status, 403, body)
+	// With no identity source the gateway has nothing to find missing: a
+	// request without credentials is the authorizer's deny, 403.
 	status, body = anon.do("GET", "/v1/me", nil)
-	want(t, "no token", status, 401, body)
+	want(t, "no token", status, 403, body)
 
 	all := logs.String()
 	for name, secret := range map[string]string{
@@ -207,7 +208,7 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 	}
 	// Only the list of functions matters here; the stack gave them their
 	// real references.
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "JobQueue": "unused", "NoticeConfigurationSet": "unused", "RecoveryQueue": "unused", "LookupKeySecret": "unused"})
+	fns, err := tpl.Functions(map[string]string{"AccountsTable": stack.TableName, "ChunkQueue": "unused", "NoticeQueue": "unused", "JobQueue": "unused", "NoticeConfigurationSet": "unused", "RecoveryQueue": "unused", "LookupKeySecret": "unused", "ImportsBucket": "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,6 +293,13 @@ func TestEveryFunctionAnswersThroughTheRuntimeAPI(t *testing.T) {
 			var resp events.APIGatewayV2HTTPResponse
 			if err := json.Unmarshal(out, &resp); err != nil {
 				t.Fatalf("not an HTTP API response: %s", out)
+			}
+			if r.Function == "WebFunction" {
+				// The pages: the console's own page, under its CSP.
+				if resp.StatusCode != 200 || !strings.HasPrefix(resp.Headers["Content-Type"], "text/html") || !strings.Contains(resp.Headers["Content-Security-Policy"], "frame-ancestors 'none'") {
+					t.Fatalf("%s %s: %d %v, want the console's page", r.Method, r.Path, resp.StatusCode, resp.Headers)
+				}
+				return
 			}
 			// Without the authorizer's context a protected route is 401;
 			// login without a body is 400.

@@ -83,7 +83,7 @@ func lastMail(tb testing.TB, c client, to string) (subject, body string) {
 // readMail holds the outbox messages each test has read.
 var readMail sync.Map
 
-var linkToken = regexp.MustCompile(`/_local/reset#token=(\S+)`)
+var linkToken = regexp.MustCompile(`/portal/reset#token=(\S+)`)
 
 func TestStaffWorkflowsThroughTheLocalStack(t *testing.T) {
 	t.Parallel() // each test has a stack of its own

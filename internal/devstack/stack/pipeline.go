@@ -155,7 +155,7 @@ func startPipeline(tpl *samtemplate.Template, dataDir, host string, s3Port int, 
 		}
 		cfg := s3emu.BucketConfig{Versioned: set.Versioned}
 		for _, r := range set.CORS {
-			cfg.CORS = append(cfg.CORS, s3emu.CORSRule{AllowedOrigins: r.AllowedOrigins, AllowedMethods: r.AllowedMethods, AllowedHeaders: r.AllowedHeaders, ExposedHeaders: r.ExposedHeaders, MaxAge: r.MaxAge})
+			cfg.CORS = append(cfg.CORS, s3emu.CORSRule{AllowedOrigins: localOrigins(r.AllowedOrigins, apiURL), AllowedMethods: r.AllowedMethods, AllowedHeaders: r.AllowedHeaders, ExposedHeaders: r.ExposedHeaders, MaxAge: r.MaxAge})
 		}
 		configs[name] = cfg
 		buckets = append(buckets, name)
@@ -261,7 +261,7 @@ func (p *pipeline) env(apiURL string) map[string]string {
 // refs resolves the template's references to the local resources: the
 // table, queues and configuration sets.
 func (p *pipeline) refs() map[string]string {
-	out := map[string]string{"AccountsTable": TableName, "LookupKeySecret": lookupSecretRef}
+	out := map[string]string{"AccountsTable": TableName, "LookupKeySecret": lookupSecretRef, "ImportsBucket": p.bucket}
 	for name, u := range p.queueURL {
 		out[name] = u
 	}
@@ -296,4 +296,22 @@ func (p *pipeline) close() {
 		_ = p.sqs.Close()
 		p.sqs = nil
 	}
+}
+
+// apiOriginPrefix starts the HTTP API's own origin as the template loads
+// it: "https://${HttpApi}.execute-api.<region>.<suffix>".
+const apiOriginPrefix = "https://${HttpApi}.execute-api."
+
+// localOrigins puts the local gateway's origin where a CORS rule names the
+// HTTP API's own (the console's, which the API serves), so the console's
+// uploads cross to the local S3 as they cross to the bucket on AWS.
+func localOrigins(origins []string, apiURL string) []string {
+	out := make([]string, 0, len(origins))
+	for _, o := range origins {
+		if strings.HasPrefix(o, apiOriginPrefix) {
+			o = apiURL
+		}
+		out = append(out, o)
+	}
+	return out
 }

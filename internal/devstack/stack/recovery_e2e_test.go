@@ -43,7 +43,7 @@ func askRecovery(tb testing.TB, base, path string, body map[string]string) recov
 }
 
 var (
-	recoveryLink  = regexp.MustCompile(`/_local/reset#token=(\S+)`)
+	recoveryLink  = regexp.MustCompile(`/portal/reset#token=(\S+)`)
 	remindedNames = regexp.MustCompile(`(?m)^  (\S+)(?: \(|$)`)
 )
 

@@ -128,7 +128,7 @@ func startFaultRig(t *testing.T) *faultRig {
 	r.svc = accounts.NewService(accounts.Deps{
 		Store: r.store, Hasher: passhash.New(passhash.Params{MemoryKiB: 256, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		Jobs: r.held, Notices: noNotices{t}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	}, accounts.Config{ResetPageURL: st.APIURL + "/_local/reset"})
+	}, accounts.Config{ResetPageURL: st.APIURL + "/portal/reset"})
 	auth, err := r.svc.Authorize(ctx, r.admin.token)
 	if err != nil {
 		t.Fatal(err)

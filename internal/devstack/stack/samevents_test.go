@@ -86,8 +86,13 @@ func samFunctions(tb testing.TB, tpl *samtemplate.Template) map[string]samFuncti
 		dir = filepath.Base(dir)
 		// One function may read several queues (the dead-letter consumer):
 		// its one sample serves them all, as they carry the same event.
-		if prev, dup := out[dir]; dup && (prev.kind != kind || kind != samSQS) {
+		// The pages' function has several routes of one kind: its sample
+		// is a request for one file, as good as any other.
+		if prev, dup := out[dir]; dup && (prev.kind != kind || kind != samSQS && kind != samHTTP) {
 			tb.Fatalf("%s has two triggers (%d and %d): one sample event cannot serve both", logicalID, prev.kind, kind)
+		}
+		if prev, dup := out[dir]; dup && kind == samHTTP {
+			route = prev.route
 		}
 		out[dir] = samFunction{dir: dir, logicalID: logicalID, kind: kind, route: route}
 	}
@@ -538,6 +543,7 @@ func withToken(tb testing.TB, event []byte, token string) []byte {
 // session put in (the path ids the capture saw still name nobody).
 var samExpect = map[string]struct{ asShipped, signedIn int }{
 	"auth-login":              {200, 0},
+	"web":                     {200, 0}, // the landing page
 	"auth-password-reset":     {400, 0}, // the placeholder is not a reset token
 	"auth-logout":             {401, 204},
 	"me":                      {401, 200},
@@ -947,7 +953,7 @@ func TestSAMEnvVars(t *testing.T) {
 	if err := decodeStrict(data, &file); err != nil {
 		t.Fatalf("testdata/sam/env.json: want {\"Parameters\" or a logical id: {NAME: value}}: %v", err)
 	}
-	fns, err := tpl.Functions(map[string]string{"AccountsTable": "-", "ChunkQueue": "-", "NoticeQueue": "-", "JobQueue": "-", "NoticeConfigurationSet": "-", "RecoveryQueue": "-", "LookupKeySecret": "-"})
+	fns, err := tpl.Functions(map[string]string{"AccountsTable": "-", "ChunkQueue": "-", "NoticeQueue": "-", "JobQueue": "-", "NoticeConfigurationSet": "-", "RecoveryQueue": "-", "LookupKeySecret": "-", "ImportsBucket": "-"})
 	if err != nil {
 		t.Fatal(err)
 	}

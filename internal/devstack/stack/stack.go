@@ -242,10 +242,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"AWS_ENDPOINT_URL_SES":      st.APIURL + "/_local/ses",
 			"AWS_ACCESS_KEY_ID":         "local",
 			"AWS_SECRET_ACCESS_KEY":     "local",
-			"RESET_PAGE_URL":            st.APIURL + "/_local/reset",
+			"RESET_PAGE_URL":            st.APIURL + "/portal/reset",
 			"LOOKUP_KEY":                lookup,
 		} {
 			env[k] = v
+		}
+		// The console PUTs uploads to the local S3, another origin.
+		if _, ok := env["UPLOAD_ORIGIN"]; ok {
+			env["UPLOAD_ORIGIN"] = st.S3Endpoint
 		}
 		// Only the functions the template lets send mail have a sender.
 		if _, ok := env["MAIL_FROM"]; ok {
@@ -308,7 +312,6 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		mux.Handle(m+" /_local/ses/faults", ses.FaultsHandler())
 	}
 	mux.Handle("GET /_local/ses/stats", ses.StatsHandler())
-	mux.HandleFunc("GET /_local/reset", resetPage)
 	mux.Handle("POST /_local/sqs", st.pipe.sqs)
 	mux.Handle("POST /_local/sqs/", st.pipe.sqs)
 	mux.Handle("/", gw)
@@ -411,6 +414,10 @@ func (st *Stack) SESStats() sesemu.Stats { return st.ses.Stats() }
 
 // PIDs lists the processes running a function, for measurements.
 func (st *Stack) PIDs(function string) []int { return st.lambdas.PIDs(function) }
+
+// LambdaStats returns each function's invocations, their durations and its
+// instances' init times so far, for the cost bench.
+func (st *Stack) LambdaStats() map[string]lambdaemu.FunctionStats { return st.lambdas.Stats() }
 
 // QueueStats counts the messages of a queue (its logical id in the
 // template) that can be received now and those in flight: a test waits for
