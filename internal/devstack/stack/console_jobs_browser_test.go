@@ -337,13 +337,7 @@ func consoleSignInScreen(tb testing.TB, p *browser.Page, base string) {
 	tb.Helper()
 	// index.html by name: the local gateway's /console/{proxy+} does not
 	// take the empty proxy of /console/ yet.
-	p.Go(base + "/console/index.html#/tasks")
-	p.WaitVisible("#signin-username")
-	p.Fill("#signin-tenant", "kpu")
-	p.Fill("#signin-username", "admin")
-	p.Fill("#signin-password", adminPassword)
-	p.Click("#signin-submit")
-	p.WaitText("#page-title", "Task centre")
+	signInOn(tb, p, base+"/console/index.html#/tasks", "admin", adminPassword, "Task centre")
 }
 
 // userCount counts the users a listing with the query q returns, page by

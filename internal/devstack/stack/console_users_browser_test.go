@@ -349,13 +349,7 @@ const consolePath = "/console/index.html"
 // through its sign-in screen.
 func consoleSignIn(tb testing.TB, p *browser.Page, base string) {
 	tb.Helper()
-	p.Go(base + consolePath + "#/users")
-	p.WaitVisible("#signin-form")
-	p.Fill("#signin-tenant", "kpu")
-	p.Fill("#signin-username", "admin")
-	p.Fill("#signin-password", adminPassword)
-	p.Click("#signin-submit")
-	p.WaitText("#page-title", "Users")
+	signInOn(tb, p, base+consolePath+"#/users", "admin", adminPassword, "Users")
 }
 
 // noSideScroll fails when the page is wider than its viewport (at 320 px

@@ -31,16 +31,23 @@ func patronReady(tb testing.TB, admin client, fields map[string]any, password st
 	return id
 }
 
-// portalSignIn signs in through the portal's own form.
-func portalSignIn(tb testing.TB, p *browser.Page, base, username, password string) {
+// signInOn opens pageURL and signs in to the kpu library through the sign-in
+// form both apps share, then waits for the screen it lands on.
+func signInOn(tb testing.TB, p *browser.Page, pageURL, username, password, landsOn string) {
 	tb.Helper()
-	p.Go(base + "/portal#/account")
+	p.Go(pageURL)
 	p.WaitVisible("#signin-username")
 	p.Fill("#signin-tenant", "kpu")
 	p.Fill("#signin-username", username)
 	p.Fill("#signin-password", password)
 	p.Click("#signin-submit")
-	p.WaitText("#page-title", "My account")
+	p.WaitText("#page-title", landsOn)
+}
+
+// portalSignIn signs in through the portal's own form.
+func portalSignIn(tb testing.TB, p *browser.Page, base, username, password string) {
+	tb.Helper()
+	signInOn(tb, p, base+"/portal#/account", username, password, "My account")
 }
 
 // portalFits fails when the page is wider than its viewport.
